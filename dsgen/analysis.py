@@ -1,0 +1,105 @@
+"""Per-document analysis shared by the templated passes and validation.
+
+Finds the sentences that may serve as evidence (prose, not boilerplate, not the
+title) and the typed facts in each, once per document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from dsgen.boilerplate import BoilerplateRules, overlaps
+from dsgen.entities import Lexicon, Mention, known_names, name_mentions, numeric_mentions
+from dsgen.text import Sentence, is_prose, lines, sentences
+from dsgen.types import Document, Span
+
+
+@dataclass(frozen=True)
+class EvidenceSentence:
+    """A sentence fit to be evidence, with its facts (offsets relative to the sentence)."""
+
+    sentence: Sentence
+    mentions: tuple[Mention, ...]
+
+    @property
+    def span(self) -> Span:
+        return self.sentence.span
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+
+class DocAnalysis:
+    """Lazily computed facts about one document."""
+
+    def __init__(self, doc: Document, rules: BoilerplateRules, lexicon: Lexicon) -> None:
+        self.doc = doc
+        self.rules = rules
+        self.lexicon = lexicon
+
+    @cached_property
+    def boilerplate(self) -> list[Span]:
+        return self.rules.spans(self.doc.text)
+
+    @cached_property
+    def title_span(self) -> Span | None:
+        first = lines(self.doc.text)[:1]
+        if first and self.doc.title and first[0].text == self.doc.title:
+            return first[0].span
+        return None
+
+    @cached_property
+    def all_sentences(self) -> list[Sentence]:
+        return sentences(self.doc.text)
+
+    @cached_property
+    def evidence_sentences(self) -> list[EvidenceSentence]:
+        """Prose sentences outside boilerplate and the title, with typed facts."""
+        blocked = list(self.boilerplate)
+        if self.title_span:
+            blocked.append(self.title_span)
+        prose = [s for s in self.all_sentences if is_prose(s.text) and not overlaps(s.span, blocked)]
+        names = known_names([s.text for s in prose], self.lexicon)
+        raw = [(s, numeric_mentions(s.text) + name_mentions(s.text, self.lexicon, names)) for s in prose]
+        # One type per name across the document: a PERSON somewhere is a PERSON everywhere.
+        kinds: dict[str, str] = {}
+        for _, ms in raw:
+            for m in ms:
+                if kinds.get(m.text, "NAME") == "NAME":
+                    kinds[m.text] = m.kind
+        return [
+            EvidenceSentence(s, tuple(sorted((Mention(kinds.get(m.text, m.kind), m.start, m.end, m.text) for m in ms), key=lambda m: (m.start, m.end))))
+            for s, ms in raw
+        ]
+
+    def mentions_by_kind(self) -> dict[str, list[str]]:
+        """Distinct fact strings per kind, in first-seen order."""
+        out: dict[str, list[str]] = {}
+        for es in self.evidence_sentences:
+            for m in es.mentions:
+                bucket = out.setdefault(m.kind, [])
+                if m.text not in bucket:
+                    bucket.append(m.text)
+        return out
+
+    def passage_for(self, sentence: Sentence, max_chars: int = 1200) -> Span:
+        """The context passage around a sentence: its paragraph, or a window if long."""
+        para = next(l for l in lines(self.doc.text) if l.index == sentence.line)
+        if overlaps(para.span, self.boilerplate):
+            return sentence.span  # never hand boilerplate to a reader as context
+        if para.span.end - para.span.start <= max_chars:
+            return para.span
+        same = [s for s in self.all_sentences if s.line == sentence.line]
+        i = next(k for k, s in enumerate(same) if s.span == sentence.span)
+        lo, hi = i, i
+        while True:
+            grown = False
+            if lo > 0 and same[hi].span.end - same[lo - 1].span.start <= max_chars:
+                lo, grown = lo - 1, True
+            if hi + 1 < len(same) and same[hi + 1].span.end - same[lo].span.start <= max_chars:
+                hi, grown = hi + 1, True
+            if not grown:
+                break
+        return Span(same[lo].span.start, same[hi].span.end)

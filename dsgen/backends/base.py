@@ -1,0 +1,70 @@
+"""The backend protocol every model implementation follows."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Sequence
+
+from dsgen.registry import Registry
+
+backends: Registry[type["Backend"]] = Registry("backend")
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings; part of every cache key.
+
+    Greedy by default (``temperature == 0``) so builds are reproducible; with
+    ``temperature > 0`` sampling is seeded by ``seed``.
+    """
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ("\n",)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One completion-style prompt (few-shot text) and how to decode it."""
+
+    prompt: str
+    params: GenerationParams = GenerationParams()
+
+
+class Backend(abc.ABC):
+    """A language model that completes prompts.
+
+    Implementations batch or parallelise internally; ``generate`` returns one
+    completion per request, in order, with the prompt removed and the output cut
+    at the first stop string.
+    """
+
+    #: Identifies the model in provenance (``generator`` column) and cache keys.
+    model_id: str = "unknown"
+
+    @abc.abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        """Complete every request; same length and order as ``requests``."""
+
+    def close(self) -> None:
+        """Release resources (threads, model memory). Safe to call twice."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Truncate ``text`` at the earliest stop string."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]

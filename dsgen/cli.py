@@ -1,0 +1,182 @@
+"""Command-line interface: thin wrappers over the library (no logic here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from dsgen.errors import DsgenError
+
+
+class _Progress:
+    """Draws one click progress bar per stage; silent when not a terminal or --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, tuple] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.bars:
+            bar = click.progressbar(length=total, label=stage.ljust(22), file=sys.stderr, show_eta=True, show_pos=True)
+            bar.__enter__()
+            self.bars[stage] = (bar, 0)
+        bar, last = self.bars[stage]
+        bar.update(done - last)
+        self.bars[stage] = (bar, done)
+        if done >= total:
+            bar.__exit__(None, None, None)
+            del self.bars[stage]
+
+    def close(self) -> None:
+        for bar, _ in self.bars.values():
+            bar.__exit__(None, None, None)
+        self.bars.clear()
+
+
+@click.group()
+@click.version_option(package_name="dsgen")
+def cli() -> None:
+    """dsgen: turn a folder of articles into validated QA, summarization and
+    fact-check datasets (Hugging Face format)."""
+
+
+@cli.command()
+@click.argument("seeds_dir", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out].")
+@click.option("--passes", help="Comma-separated pass names [default: all the backend allows].")
+@click.option("--backend", type=click.Choice(["transformers", "openai", "none"]), help="Model backend [default: transformers; none = templated passes only].")
+@click.option("--model", help="Local Hugging Face model folder (transformers) or served model name (openai) [default: embedded Gemma 3 270M].")
+@click.option("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (API key from OPENAI_API_KEY).")
+@click.option("--seed", type=int, help="Seed for splits, sampling and template choices [default: 0].")
+@click.option("--test-size", type=float, help="Share of articles in the test split [default: 0.2].")
+@click.option("--templates", "templates_dir", type=click.Path(path_type=Path, file_okay=False), help="Templates folder [default: ./templates].")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="TOML file with build options.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Model-call cache folder [default: ~/.cache/dsgen].")
+@click.option("--no-cache", is_flag=True, help="Bypass the model-call cache.")
+@click.option("--batch-size", type=int, help="Prompts per generate() batch (transformers) [default: 8].")
+@click.option("--concurrency", type=int, help="Parallel requests (openai) [default: 4].")
+@click.option("--temperature", type=float, help="Sampling temperature; 0 = greedy [default: 0].")
+@click.option("--items-per-doc", "model_items_per_doc", type=int, help="Model prompts per article and pass [default: 4].")
+@click.option("--num-proc", type=int, help="Worker processes for templated passes [default: 1].")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable input file instead of skipping it.")
+@click.option("--license", "license_", help="License for the dataset card [default: other].")
+@click.option("--push-to-hub", "repo_id", help="After building, upload to this Hub dataset repo.")
+@click.option("--private", is_flag=True, help="With --push-to-hub: create the repo private.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size, templates_dir, config_file,
+          cache_dir, no_cache, batch_size, concurrency, temperature, model_items_per_doc, num_proc, strict,
+          license_, repo_id, private, quiet) -> None:
+    """Build the dataset from SEEDS_DIR (default ./seeds) into OUT_DIR (default ./out)."""
+    from dsgen.build import build as run_build
+    from dsgen.config import load_config
+
+    progress = _Progress(enabled=not quiet)
+    try:
+        config = load_config(
+            config_file, seeds_dir=seeds_dir, out_dir=out_dir, passes=passes, backend=backend, model=model,
+            base_url=base_url, seed=seed, test_size=test_size, templates_dir=templates_dir, cache_dir=cache_dir,
+            use_cache=False if no_cache else None, batch_size=batch_size, concurrency=concurrency,
+            temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc,
+            strict=True if strict else None, license=license_,
+        )
+        result = run_build(config, progress=progress)
+    except DsgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        progress.close()
+    r = result.report
+    counts = ", ".join(f"{c} {v['train']}/{v['test']}" for c, v in r["counts"].items())
+    click.echo(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
+               f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s.")
+    if repo_id:
+        _push(result.out_dir, repo_id, private=private, token=None, revision=None)
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--max-failures", default=20, show_default=True, help="Failing rows to list.")
+def validate(out_dir, max_failures) -> None:
+    """Re-check every published example in OUT_DIR against its source spans."""
+    from dsgen.validate import validate_dataset
+
+    try:
+        result = validate_dataset(out_dir)
+    except DsgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    checked = ", ".join(f"{c}={n}" for c, n in result.checked.items())
+    if result.ok:
+        click.echo(f"OK: every row passed ({checked}).")
+        return
+    click.echo(f"FAILED: {len(result.failures)} problem(s) in rows checked ({checked}).", err=True)
+    for reason, n in result.reason_counts().items():
+        click.echo(f"  {reason}: {n}", err=True)
+    for config, rid, problem in result.failures[:max_failures]:
+        detail = f" ({problem.detail})" if problem.detail else ""
+        click.echo(f"  {config} {rid}: {problem.reason}{detail}", err=True)
+    sys.exit(1)
+
+
+@cli.command(name="stats")
+@click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def stats_cmd(out_dir, as_json) -> None:
+    """Counts per config, split and pass, and rejection reasons."""
+    from dsgen.stats import dataset_stats, format_stats
+
+    try:
+        stats = dataset_stats(out_dir)
+    except DsgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(stats, indent=2) if as_json else format_stats(stats))
+
+
+cli.add_command(stats_cmd, name="inspect")
+
+
+def _push(out_dir, repo_id, *, private, token, revision) -> None:
+    from dsgen.push import push_dataset
+
+    try:
+        url = push_dataset(out_dir, repo_id, private=private, token=token, revision=revision)
+    except DsgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Pushed {out_dir}/dataset to {url}")
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("repo_id")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option("--token", help="Hub token [default: HF_TOKEN or the saved login].")
+@click.option("--revision", help="Branch to push to [default: main].")
+def push(out_dir, repo_id, private, token, revision) -> None:
+    """Upload the built dataset in OUT_DIR to the Hub dataset repo REPO_ID."""
+    _push(out_dir, repo_id, private=private, token=token, revision=revision)
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True, help="Output format.")
+@click.option("-o", "--dest", type=click.Path(path_type=Path, file_okay=False), help="Destination [default: OUT_DIR/jsonl].")
+def export(out_dir, fmt, dest) -> None:
+    """Write every config and split of OUT_DIR as JSONL files."""
+    from dsgen.jsonl_export import export_jsonl
+
+    try:
+        written = export_jsonl(out_dir, dest or Path(out_dir) / fmt)
+    except DsgenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {len(written)} file(s) to {dest or Path(out_dir) / fmt}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

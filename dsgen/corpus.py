@@ -1,0 +1,125 @@
+"""Seeds folder -> Documents with normalized text, titles and stable ids.
+
+Bad files never stop the others: each is recorded as a :class:`Skip` with its
+reason (unless ``strict``, where the first one raises).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from dsgen.errors import CorpusError
+from dsgen.readers import TEXT_SUFFIXES, read_articles
+from dsgen.text import normalize_text
+from dsgen.types import Document
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_HEADLINE_MAX_WORDS = 40
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An input that did not become a document, and why."""
+
+    source: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Corpus:
+    """Documents in a stable order plus everything skipped."""
+
+    documents: list[Document]
+    skipped: list[Skip]
+
+
+def document_id(text: str) -> str:
+    """Content hash: the same normalized article gets the same id anywhere."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def detect_title(text: str) -> str | None:
+    """The first line, when it reads as a headline (short, no closing period)."""
+    first, _, rest = text.partition("\n")
+    first = first.strip()
+    if not rest.strip() or not first:
+        return None
+    if len(first.split()) > _HEADLINE_MAX_WORDS or re.search(r"[.!?:;,]$", first):
+        return None
+    return first
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Files under ``root`` in sorted order; follows symlinks but never loops."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
+    """Read every article under ``root``.
+
+    Raises:
+        CorpusError: the folder is missing or holds no usable article, or (with
+            ``strict``) any file is skipped.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"seeds folder not found: {root}")
+    documents: list[Document] = []
+    skipped: list[Skip] = []
+    seen: dict[str, str] = {}
+
+    def skip(source: str, reason: str, detail: str = "") -> None:
+        if strict:
+            raise CorpusError(f"{source}: {reason}{': ' + detail if detail else ''}")
+        skipped.append(Skip(source, reason, detail))
+
+    for path in iter_files(root):
+        rel = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in TEXT_SUFFIXES:
+            skip(rel, "unsupported_file_type", path.suffix or "(no suffix)")
+            continue
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                skip(rel, "too_large", f"{size} bytes > {max_bytes}")
+                continue
+            articles = read_articles(path.read_bytes(), path.suffix.lower(), rel)
+        except CorpusError as exc:
+            skip(rel, "unreadable", str(exc))
+            continue
+        except OSError as exc:
+            skip(rel, "unreadable", exc.strerror or str(exc))
+            continue
+        for art in articles:
+            text = normalize_text(art.text)
+            if not text:
+                skip(art.source, "empty")
+                continue
+            doc_id = document_id(text)
+            if doc_id in seen:
+                skip(art.source, "duplicate_document", f"same text as {seen[doc_id]}")
+                continue
+            seen[doc_id] = art.source
+            title = normalize_text(art.title) if art.title else detect_title(text)
+            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            documents.append(Document(doc_id, title or "", text, art.source, sha))
+    if not documents:
+        reasons = ", ".join(sorted({s.reason for s in skipped})) or "no files"
+        raise CorpusError(f"no usable articles in {root} ({reasons})")
+    return Corpus(documents, skipped)

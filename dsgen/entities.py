@@ -1,0 +1,177 @@
+"""Rule-based facts in text: money, percentages, dates, years, numbers, names.
+
+Deterministic and fast (regexes plus the word lists in ``templates/lexicon.yaml``),
+so templated passes and validation agree on what a "checkable fact" is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from dsgen.errors import TemplateError
+
+MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_SCALE = r"(?:\s?(?:million|billion|trillion|bn|mn|m|k)\b)?"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("MONEY", re.compile(rf"(?:US)?[$€£¥]\s?(?:{_NUM}){_SCALE}")),
+    ("MONEY", re.compile(rf"\b(?:{_NUM}){_SCALE}\s?(?:yuan|dollars|euros|pounds|RMB|renminbi|USD)\b")),
+    ("PERCENT", re.compile(rf"\b(?:{_NUM})\s?(?:%|percent\b|per cent\b)")),
+    ("DATE", re.compile(rf"\b(?:{MONTHS})\.? \d{{1,2}}, \d{{4}}\b")),
+    ("DATE", re.compile(rf"\b(?:{MONTHS})\.? \d{{4}}\b")),
+    ("DATE", re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")),
+    ("YEAR", re.compile(r"(?<![\w$.,/-])(?:1[89]\d\d|20\d\d)(?![\w%/.,-]\d|\w)")),
+    ("NUMBER", re.compile(rf"(?<![\w$.,/-])(?:{_NUM}){_SCALE}(?![\w%/$-]|,\d|\.\d)")),
+]
+NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "hundred": 100,
+}
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+# A capitalized token: inner periods allowed (U.S, JD.com), possessive 's excluded.
+_CAP = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
+_NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*")
+
+_CONTRACTION = re.compile(r"[’'](?:d|re|ll|ve|m|t)$")
+
+NUMERIC_KINDS = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER")
+NAME_KINDS = ("PERSON", "ORG", "PRODUCT", "PLACE", "NAME")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists that type capitalized names."""
+
+    person_cues: frozenset[str]
+    org_suffixes: frozenset[str]
+    orgs: frozenset[str]
+    products: frozenset[str]
+    places: frozenset[str]
+    stopwords: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path) -> "Lexicon":
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise TemplateError(f"cannot read lexicon {path}: {exc}") from None
+        fields = cls.__dataclass_fields__
+        unknown = set(data) - set(fields)
+        if unknown:
+            raise TemplateError(f"{path}: unknown keys {sorted(unknown)}")
+        return cls(**{k: frozenset(str(w) for w in data.get(k) or []) for k in fields})
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A typed fact at ``[start, end)`` of the text it was found in."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+def numeric_mentions(text: str) -> list[Mention]:
+    """Money, percentages, dates, years and plain numbers; no overlaps."""
+    taken: list[tuple[int, int]] = []
+    out: list[Mention] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            s, e = m.start(), m.end()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            taken.append((s, e))
+            out.append(Mention(kind, s, e, m.group()))
+    for m in _NUMBER_WORD.finditer(text):
+        if not any(m.start() < te and ts < m.end() for ts, te in taken):
+            out.append(Mention("NUMBER", m.start(), m.end(), m.group()))
+    return sorted(out, key=lambda m: (m.start, m.end))
+
+
+def name_mentions(text: str, lexicon: Lexicon, known_names: frozenset[str] = frozenset()) -> list[Mention]:
+    """Capitalized names in one sentence, typed PERSON, ORG, PRODUCT, PLACE or NAME.
+
+    A sentence-initial single word counts only if it is in the lexicon or in
+    ``known_names`` (names seen mid-sentence elsewhere in the document).
+    """
+    out: list[Mention] = []
+    for m in _NAME.finditer(text):
+        s, parts = m.start(), m.group().split(" ")
+        # Drop leading function words ("But Alibaba" -> "Alibaba") and dangling joiners.
+        while parts and parts[0] in lexicon.stopwords and not _is_known(" ".join(parts), lexicon):
+            s += len(parts[0]) + 1
+            parts = parts[1:]
+        while parts and parts[0] in ("of", "de", "&"):
+            s += len(parts[0]) + 1
+            parts = parts[1:]
+        while parts and parts[-1] in ("of", "de", "&"):
+            parts = parts[:-1]
+        name = " ".join(parts)
+        if not name or name in lexicon.stopwords or _CONTRACTION.search(name):
+            continue
+        if name.isupper() and len(name) <= 3 and not _is_known(name, lexicon):
+            continue  # acronyms like "AI", "IPO" are not entities on their own
+        if _sentence_initial(text, s) and " " not in name and name not in known_names and not _is_known(name, lexicon):
+            continue
+        out.append(Mention(_kind(text, s, s + len(name), name, lexicon), s, s + len(name), name))
+    return out
+
+
+def _is_known(name: str, lexicon: Lexicon) -> bool:
+    return name in lexicon.orgs or name in lexicon.products or name in lexicon.places
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \"'“‘(")
+    return not before or before[-1] in ".!?:\n—–"
+
+
+def _kind(text: str, s: int, e: int, name: str, lexicon: Lexicon) -> str:
+    parts = name.split()
+    if name in lexicon.places:
+        return "PLACE"
+    if name in lexicon.products or parts[0] in lexicon.products:
+        return "PRODUCT"
+    if name in lexicon.orgs or parts[-1] in lexicon.org_suffixes or parts[0] in lexicon.orgs:
+        return "ORG"
+    if parts[0] in lexicon.person_cues and len(parts) >= 2:
+        return "PERSON"  # "President Xi Jinping"
+    if 2 <= len(parts) <= 3 and all(p[:1].isupper() and p.replace("-", "").isalpha() for p in parts):
+        window = text[max(0, s - 40) : s].split()[-3:] + text[e : e + 25].split()[:2]
+        if any(w.strip(",.") in lexicon.person_cues for w in window):
+            return "PERSON"
+    return "NAME"
+
+
+def known_names(sentence_texts: list[str], lexicon: Lexicon) -> frozenset[str]:
+    """Single capitalized words used mid-sentence: evidence they are names."""
+    names = set()
+    for text in sentence_texts:
+        for m in _NAME.finditer(text):
+            if not _sentence_initial(text, m.start()):
+                names.update(p for p in m.group().split() if p not in lexicon.stopwords)
+    return frozenset(names)
+
+
+def numeric_value(mention_text: str) -> float | None:
+    """The number a numeric mention states (scale words applied), if any."""
+    low = mention_text.lower()
+    if low in NUMBER_WORDS:
+        return float(NUMBER_WORDS[low])
+    m = re.search(r"\d[\d,]*(?:\.\d+)?", mention_text)
+    if not m:
+        return None
+    value = float(m.group().replace(",", ""))
+    for word, factor in (("trillion", 1e12), ("billion", 1e9), ("bn", 1e9), ("million", 1e6), ("mn", 1e6)):
+        if word in low:
+            value *= factor
+            break
+    return value

@@ -1,0 +1,57 @@
+"""Incremental parquet writing: rows stream in, memory stays flat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features
+
+ROWS_PER_BATCH = 1000
+
+
+def shard_name(split: str) -> str:
+    """Hub layout: ``<config>/<split>-00000-of-00001.parquet``."""
+    return f"{split}-00000-of-00001.parquet"
+
+
+class ParquetSink:
+    """Buffers rows of one config/split and appends them to a parquet file."""
+
+    def __init__(self, path: Path, features: Features) -> None:
+        self.path = path
+        self.features = features
+        self.schema = features.arrow_schema
+        self.count = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._buffer.append(self.features.encode_example(row))
+        self.count += 1
+        if len(self._buffer) >= ROWS_PER_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        self._writer.write_table(table)
+        self._buffer = []
+
+    def close(self) -> None:
+        """Flush and close; an empty split still gets a valid (empty) file."""
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def read_rows(path: Path) -> Iterable[dict[str, Any]]:
+    """Rows of a parquet file, batch by batch (labels stay as integers)."""
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=ROWS_PER_BATCH):
+        yield from batch.to_pylist()

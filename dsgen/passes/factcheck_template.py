@@ -1,0 +1,122 @@
+"""Templated fact-check claims: SUPPORTS, REFUTES and NOT ENOUGH INFO.
+
+- SUPPORTS: a source sentence, verbatim.
+- REFUTES: a source sentence with one checkable fact (number, date, name or
+  organization) swapped for another of the same kind from the same article; the
+  change is recorded.
+- NOT ENOUGH INFO: a sentence from another article whose facts this article does
+  not contain (checked again by validation).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from dsgen.analysis import EvidenceSentence
+from dsgen.passes.base import Pass, PassContext, passes
+from dsgen.support import best_passage, nei_problem
+from dsgen.types import Candidate, Document, Span
+
+SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
+MIN_WORDS, MAX_WORDS = 8, 45
+
+
+def _claimable(es: EvidenceSentence) -> bool:
+    n = len(es.text.split())
+    return MIN_WORDS <= n <= MAX_WORDS and not es.text.rstrip().endswith("?")
+
+
+@passes.register("fact_check_template")
+class FactCheckTemplatePass(Pass):
+    """Claims from source sentences, one-fact swaps and other articles' facts."""
+
+    name = "fact_check_template"
+    config = "fact_check"
+    method = "template"
+
+    def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
+        per_label = int(ctx.options.get("claims_per_label", 6))
+        pool = list(ctx.neighbours) or list(docs)
+        for doc in docs:
+            analysis = ctx.analysis(doc)
+            sentences = [es for es in analysis.evidence_sentences if _claimable(es)]
+            rng = ctx.rng(self.name, doc.doc_id)
+            yield from self._supports(doc, ctx, rng.sample(sentences, min(per_label, len(sentences))))
+            yield from self._refutes(doc, ctx, sentences, per_label, rng)
+            yield from self._not_enough_info(doc, ctx, [d for d in pool if d.doc_id != doc.doc_id], per_label, rng)
+
+    def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: Span,
+                   generator: str, change: dict | None = None) -> Candidate:
+        passage = ctx.analysis(doc).passage_for(_sentence_at(ctx, doc, evidence)) if label != "NOT ENOUGH INFO" else evidence
+        return Candidate(
+            config="fact_check",
+            doc_id=doc.doc_id,
+            pass_name=self.name,
+            method=self.method,
+            generator=generator,
+            fields={
+                "claim": claim,
+                "label": label,
+                "context": doc.text[passage.start : passage.end],
+                "context_start": passage.start,
+                "change": change or {"kind": "", "original": "", "replacement": ""},
+            },
+            evidence=(evidence,),
+        )
+
+    def _supports(self, doc, ctx, chosen: list[EvidenceSentence]) -> Iterable[Candidate]:
+        for es in sorted(chosen, key=lambda e: e.span.start):
+            yield self._candidate(doc, ctx, es.text, "SUPPORTS", es.span, "fact_check/verbatim")
+
+    def _refutes(self, doc, ctx, sentences, limit, rng) -> Iterable[Candidate]:
+        by_kind = ctx.analysis(doc).mentions_by_kind()
+        options = []
+        for es in sentences:
+            for m in es.mentions:
+                if m.kind not in SWAPPABLE:
+                    continue
+                alternatives = [v for v in by_kind.get(m.kind, []) if v != m.text and v not in es.text
+                                and v.lower() not in m.text.lower() and m.text.lower() not in v.lower()]
+                if alternatives:
+                    options.append((es, m, alternatives))
+        rng.shuffle(options)
+        used: set[int] = set()
+        out = []
+        for es, m, alternatives in options:
+            if len(out) >= limit or es.span.start in used:
+                continue
+            replacement = rng.choice(sorted(alternatives))
+            claim = es.text[: m.start] + replacement + es.text[m.end :]
+            if claim in doc.text:
+                continue  # the "false" claim is stated elsewhere: not a refutation
+            used.add(es.span.start)
+            change = {"kind": m.kind, "original": m.text, "replacement": replacement}
+            out.append(self._candidate(doc, ctx, claim, "REFUTES", es.span, f"fact_check/swap_{m.kind.lower()}", change))
+        yield from sorted(out, key=lambda c: c.evidence[0].start)
+
+    def _not_enough_info(self, doc, ctx, others, limit, rng) -> Iterable[Candidate]:
+        analysis = ctx.analysis(doc)
+        options = []
+        for other in others:
+            for es in ctx.analysis(other).evidence_sentences:
+                if _claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions):
+                    options.append(es)
+        rng.shuffle(options)
+        count = 0
+        for es in options:
+            if count >= limit:
+                break
+            if nei_problem(es.text, doc.text, [s.text for s in analysis.all_sentences]) is not None:
+                continue  # this article might support it: not usable as NOT ENOUGH INFO
+            nearest = best_passage(es.text, analysis)
+            if nearest is None:
+                continue
+            count += 1
+            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
+
+
+def _sentence_at(ctx: PassContext, doc: Document, span: Span):
+    for s in ctx.analysis(doc).all_sentences:
+        if s.span == span:
+            return s
+    raise LookupError(span)

@@ -1,0 +1,125 @@
+"""Templated QA: wh-questions from sentence rules in ``templates/qa/*.yaml``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from dsgen.errors import TemplateError
+from dsgen.passes.base import Pass, PassContext, passes
+from dsgen.templates import Template
+from dsgen.types import Candidate, Document, Span
+
+PLACEHOLDERS = {
+    "<PAST>": r"(?P<verb>[a-z]+ed|led|made|took|gave|saw|became|began|won|lost|sold|bought|paid|rose|fell|grew|got|set|hit|cut|spent|sent|built|held|kept|left|met|said|told|found|brought|came|went|sank|drove|wrote|struck|sunk|shook|unveiled)",
+    "<QUAL>": r"(?:(?:more than|over|nearly|almost|about|around|roughly|some|at least|approximately|up to|less than|under) )?",
+    # An optional fronted phrase of up to nine words ending in a comma ("Earlier this year, ").
+    "<LEAD>": r"(?:[A-Z][\w’'-]*(?: [\w’'.$-]+){0,8}, )?",
+    # A clause subject: not a subordinate clause ("When ...") and free of amounts.
+    "<SUBJ>": r"(?P<subj>(?!(?:When|If|While|As|After|Although|Because|Since|Though|Unlike|Once|Despite|What|How|Why)\b)(?!(?:[Ii]t|[Tt]hat|[Tt]here|[Hh]e|[Ss]he|[Ww]hat)[’']s\b)[A-Za-z](?:(?!\b(?:was|is|were|are|has|have|had|will|would|did|does)\b|\b(?:[Ii]t|[Tt]hat|[Tt]here|[Hh]e|[Ss]he|[Ww]hat)[’']s\b)[^,$;:(]){1,80}?)",
+    # No article right before an amount ("led a $100 million investment").
+    "<NOART>": r"(?<! a )(?<! an )(?<! the )",
+}
+_KNOWN_KINDS = {"MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE", "NAME"}
+
+
+@dataclass(frozen=True)
+class QuestionRule:
+    """One sentence pattern and the question it becomes."""
+
+    name: str
+    kinds: frozenset[str]
+    pattern: str
+    question: Template
+
+    def regex(self, answer: str) -> re.Pattern:
+        source = self.pattern.replace("<ANSWER>", f"(?P<answer>{re.escape(answer)})")
+        for key, value in PLACEHOLDERS.items():
+            source = source.replace(key, value)
+        return re.compile(source)
+
+
+def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRule]:
+    """Read and check every rule file (a bad rule fails the build with its file name)."""
+    rules: list[QuestionRule] = []
+    for rel in ctx.templates.glob(pattern):
+        data = ctx.templates.yaml(rel)
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise TemplateError(f"{rel}: expected a mapping with a 'rules' list")
+        for i, item in enumerate(data["rules"]):
+            where = f"{rel} rule {i + 1}"
+            if not isinstance(item, dict) or not {"name", "kinds", "pattern", "question"} <= set(item):
+                raise TemplateError(f"{where}: needs name, kinds, pattern and question")
+            kinds = frozenset(item["kinds"])
+            if not kinds <= _KNOWN_KINDS:
+                raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _KNOWN_KINDS)}")
+            rule = QuestionRule(
+                item["name"], kinds, item["pattern"],
+                ctx.templates.compile(item["question"], f"{ctx.templates.path(rel)} ({item['name']})", item["name"]),
+            )
+            try:
+                rule.regex("probe")
+            except re.error as exc:
+                raise TemplateError(f"{where} ({item['name']}): bad pattern: {exc}") from None
+            rules.append(rule)
+    if not rules:
+        raise TemplateError(f"no QA rules found in {ctx.templates.root}/{pattern}")
+    return rules
+
+
+_DANGLING = {"that", "in", "of", "the", "a", "an", "to", "and", "or", "for", "with", "as", "on", "at", "from", "its", "their", "which", "who", "but"}
+
+
+def tidy_question(text: str) -> str | None:
+    """Collapse whitespace; ``None`` when the question ends on a dangling word."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([?,.;:])", r"\1", text)
+    last = re.findall(r"[\w’']+", text)[-1:] or [""]
+    if last[0].lower() in _DANGLING or not text.endswith("?"):
+        return None
+    return text[:1].upper() + text[1:]
+
+
+@passes.register("qa_template")
+class QATemplatePass(Pass):
+    """Answer spans are typed facts of a sentence; questions come from rules."""
+
+    name = "qa_template"
+    config = "qa"
+    method = "template"
+
+    def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
+        rules = load_rules(ctx)
+        for doc in docs:
+            analysis = ctx.analysis(doc)
+            for es in analysis.evidence_sentences:
+                for mention in es.mentions:
+                    for rule in rules:
+                        if mention.kind not in rule.kinds:
+                            continue
+                        m = rule.regex(mention.text).search(es.text)
+                        if not m or m.start("answer") != mention.start:
+                            continue
+                        groups = {k: v or "" for k, v in m.groupdict().items()}
+                        question = tidy_question(rule.question.render(**groups))
+                        if question is None:
+                            continue
+                        passage = analysis.passage_for(es.sentence)
+                        context = doc.text[passage.start : passage.end]
+                        answer_doc = es.span.start + mention.start
+                        yield Candidate(
+                            config="qa",
+                            doc_id=doc.doc_id,
+                            pass_name=self.name,
+                            method=self.method,
+                            generator=f"qa/{rule.name}",
+                            fields={
+                                "context": context,
+                                "context_start": passage.start,
+                                "question": question,
+                                "answers": {"text": [mention.text], "answer_start": [answer_doc - passage.start]},
+                            },
+                            evidence=(es.span,),
+                            meta={"answer_kind": mention.kind},
+                        )

@@ -1,0 +1,65 @@
+"""Templated extractive summaries: lead sentences and centroid-selected sentences."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Iterable, Sequence
+
+from dsgen.analysis import EvidenceSentence
+from dsgen.passes.base import Pass, PassContext, passes
+from dsgen.support import content_tokens
+from dsgen.types import Candidate, Document
+
+
+def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
+    """Indices of ``sentences`` by TF-IDF cosine to the document centroid, best first."""
+    bags = [Counter(content_tokens(es.text)) for es in sentences]
+    df = Counter(t for bag in bags for t in bag)
+    n = len(bags)
+    vectors = [{t: c * math.log(1 + n / df[t]) for t, c in bag.items()} for bag in bags]
+    centroid: Counter = Counter()
+    for v in vectors:
+        centroid.update(v)
+
+    def cosine(v: dict) -> float:
+        dot = sum(w * centroid[t] for t, w in v.items())
+        norm = math.sqrt(sum(w * w for w in v.values())) or 1.0
+        return dot / norm
+
+    return sorted(range(n), key=lambda i: (-cosine(vectors[i]), i))
+
+
+@passes.register("summarization_template")
+class SummaryTemplatePass(Pass):
+    """``lead-k`` and ``centroid-k`` extractive summaries, sentences in document order."""
+
+    name = "summarization_template"
+    config = "summarization"
+    method = "template"
+
+    def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
+        k = int(ctx.options.get("summary_sentences", 3))
+        for doc in docs:
+            sentences = ctx.analysis(doc).evidence_sentences
+            if not sentences:
+                continue
+            picks = {
+                f"summarization/lead-{k}": list(range(min(k, len(sentences)))),
+                f"summarization/centroid-{k}": sorted(centroid_order(sentences)[:k]),
+            }
+            seen: set[tuple[int, ...]] = set()
+            for generator, idx in picks.items():
+                if tuple(idx) in seen:
+                    continue
+                seen.add(tuple(idx))
+                chosen = [sentences[i] for i in idx]
+                yield Candidate(
+                    config="summarization",
+                    doc_id=doc.doc_id,
+                    pass_name=self.name,
+                    method=self.method,
+                    generator=generator,
+                    fields={"summary": " ".join(es.text for es in chosen)},
+                    evidence=tuple(es.span for es in chosen),
+                )

@@ -1,0 +1,69 @@
+"""Counts of a built dataset: per config, split, pass and rejection reason."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from dsgen.errors import DsgenError
+from dsgen.features import CONFIG_NAMES, SPLITS
+from dsgen.parquet_writer import read_rows, shard_name
+from dsgen.types import LABELS
+
+
+def dataset_stats(out_dir: str | Path) -> dict[str, Any]:
+    """Counts read from the parquet files and ``rejected.jsonl`` of ``out_dir``."""
+    out = Path(out_dir)
+    dataset = out / "dataset"
+    if not dataset.is_dir():
+        raise DsgenError(f"no built dataset at {dataset} (run `dsgen build` first)")
+    splits: dict[str, dict[str, int]] = {}
+    passes: dict[str, Counter] = defaultdict(Counter)
+    labels: Counter = Counter()
+    for config in CONFIG_NAMES:
+        splits[config] = {}
+        for split in SPLITS:
+            path = dataset / config / shard_name(split)
+            n = 0
+            for row in read_rows(path) if path.is_file() else ():
+                n += 1
+                passes[config][f"{row['pass']} ({row['method']})"] += 1
+                if config == "fact_check":
+                    labels[LABELS[row["label"]]] += 1
+            splits[config][split] = n
+    reasons: dict[str, Counter] = defaultdict(Counter)
+    rejected = out / "rejected.jsonl"
+    if rejected.is_file():
+        with rejected.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    item = json.loads(line)
+                    reasons[item["pass"]][item["reason"]] += 1
+    return {
+        "splits": splits,
+        "passes": {c: dict(sorted(v.items())) for c, v in passes.items()},
+        "fact_check_labels": dict(labels),
+        "rejected": {p: dict(sorted(v.items())) for p, v in sorted(reasons.items())},
+    }
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """Plain-text tables for the terminal."""
+    lines = ["config          train    test", "--------------  -------  -------"]
+    for config, s in stats["splits"].items():
+        lines.append(f"{config:<14}  {s.get('train', 0):>7}  {s.get('test', 0):>7}")
+    lines += ["", "published per pass:"]
+    for config, passes in stats["passes"].items():
+        for name, n in passes.items():
+            lines.append(f"  {config:<14} {name:<40} {n:>6}")
+    if stats["fact_check_labels"]:
+        lines += ["", "fact_check labels: " + ", ".join(f"{k}={v}" for k, v in sorted(stats["fact_check_labels"].items()))]
+    lines += ["", "rejected per pass and reason:"]
+    if not stats["rejected"]:
+        lines.append("  (none)")
+    for name, reasons in stats["rejected"].items():
+        for reason, n in reasons.items():
+            lines.append(f"  {name:<28} {reason:<32} {n:>6}")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Does a text follow from a source? Shared by passes and validation.
+
+Measures are deliberately simple and documented so users can reason about them:
+
+- *content-token recall*: the share of a sentence's content words (lower-cased,
+  stopwords removed) that occur in the evidence. Summary sentences need
+  ``SUMMARY_MIN_RECALL``; paraphrased SUPPORTS claims need
+  ``PARAPHRASE_MIN_RECALL``.
+- *facts*: numbers (digits or number words) and capitalized names. Every fact of
+  a summary or SUPPORTS claim must occur in its source; a NOT ENOUGH INFO claim
+  must name at least one fact the article lacks and recall at most
+  ``NEI_MAX_RECALL`` against every sentence of the article.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterable
+
+from dsgen.entities import NUMBER_WORDS, numeric_mentions
+from dsgen.text import words
+from dsgen.types import Span
+
+if TYPE_CHECKING:
+    from dsgen.analysis import DocAnalysis
+
+SUMMARY_MIN_RECALL = 0.8
+PARAPHRASE_MIN_RECALL = 0.7
+NEI_MAX_RECALL = 0.5
+
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as into onto over under than then
+    that this these those it its it's is are was were be been being has have had do does did
+    will would can could should may might must shall not no nor so such also just only very
+    their there they them he she his her we our you your i me my who whom which what when where
+    why how all any both each few more most other some own same too s t""".split()
+)
+NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "n't"})
+_NAME_TOKEN = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*\w|(?<![\w’'])[A-Z]\b")
+
+
+def content_tokens(text: str) -> set[str]:
+    out = set()
+    for w in words(text):
+        low = w.lower().replace("’", "'")
+        if low.endswith("'s"):
+            low = low[:-2]
+        if low and low not in STOPWORDS:
+            out.add(low)
+    return out
+
+
+def token_recall(text: str, evidence: str) -> float:
+    """Share of ``text``'s content tokens found in ``evidence`` (1.0 if none)."""
+    toks = content_tokens(text)
+    if not toks:
+        return 1.0
+    return len(toks & content_tokens(evidence)) / len(toks)
+
+
+def facts(text: str) -> set[str]:
+    """Checkable facts: numeric mentions and capitalized names (not sentence-initial)."""
+    found = {m.text for m in numeric_mentions(text)}
+    for m in _NAME_TOKEN.finditer(text):
+        before = text[: m.start()].rstrip(" \"'“‘(")
+        if before and before[-1] not in ".!?:\n":
+            token = m.group().rstrip(".")
+            for suffix in ("’s", "'s"):
+                token = token.removesuffix(suffix)
+            if token:
+                found.add(token)
+    return found
+
+
+def missing_facts(text: str, source: str) -> list[str]:
+    """Facts of ``text`` that do not occur in ``source`` (case-insensitive)."""
+    low = source.casefold()
+    out = []
+    for fact in sorted(facts(text)):
+        if fact.casefold() in low:
+            continue
+        if fact.lower() in NUMBER_WORDS and str(NUMBER_WORDS[fact.lower()]) in low:
+            continue
+        out.append(fact)
+    return out
+
+
+def negation_flip(text: str, evidence: str) -> bool:
+    """True when one side negates and the other does not."""
+    def neg(s: str) -> bool:
+        return bool({w.lower() for w in words(s.replace("n’t", " n't").replace("n't", " n't"))} & NEGATIONS) or "n't" in s or "n’t" in s
+    return neg(text) != neg(evidence)
+
+
+def best_sentence(text: str, candidates: Iterable[tuple[Span, str]]) -> tuple[Span | None, float]:
+    """The candidate span with the highest recall of ``text`` (first wins ties)."""
+    best, score = None, -1.0
+    for span, sentence in candidates:
+        r = token_recall(text, sentence)
+        if r > score:
+            best, score = span, r
+    return best, max(score, 0.0)
+
+
+def best_passage(claim: str, analysis: "DocAnalysis") -> Span | None:
+    """The evidence sentence of a document closest to ``claim``."""
+    span, _ = best_sentence(claim, ((es.span, es.text) for es in analysis.evidence_sentences))
+    return span
+
+
+def nei_problem(claim: str, doc_text: str, sentence_texts: Iterable[str]) -> str | None:
+    """Why ``claim`` is not a valid NOT ENOUGH INFO claim for a document, or ``None``."""
+    if claim in doc_text:
+        return "claim_in_document"
+    if not missing_facts(claim, doc_text):
+        return "nei_facts_present"
+    if any(token_recall(claim, s) > NEI_MAX_RECALL for s in sentence_texts):
+        return "nei_too_similar"
+    return None

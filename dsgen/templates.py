@@ -1,0 +1,108 @@
+"""User-editable templates: sandboxed Jinja2 with ``StrictUndefined``.
+
+Templates cannot reach Python internals or the filesystem (sandbox, no loader
+access from inside a template), and a missing variable is an error that names the
+template file instead of silently rendering an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from dsgen.errors import TemplateError
+
+#: Templates shipped with dsgen (the repository's ``templates/`` folder).
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_environment(filters: dict[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
+    """A sandboxed environment: strict undefineds, no autoescape (plain text)."""
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(filters or {})
+    return env
+
+
+@dataclass(frozen=True)
+class Template:
+    """A compiled template that remembers where it came from."""
+
+    name: str
+    origin: str
+    compiled: jinja2.Template
+
+    def render(self, **variables: Any) -> str:
+        try:
+            return self.compiled.render(**variables)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"template {self.origin}: {exc.message}") from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateError(f"template {self.origin}: unsafe operation refused ({exc})") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {self.origin}: {exc}") from None
+
+
+class TemplateStore:
+    """Loads templates and YAML rule files from a templates folder."""
+
+    def __init__(self, root: str | Path = DEFAULT_TEMPLATES_DIR, filters: dict[str, Callable] | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise TemplateError(f"templates folder not found: {self.root}")
+        if filters is None:
+            from dsgen.morph import FILTERS as filters
+        self.env = make_environment(filters)
+
+    def path(self, relative: str) -> Path:
+        p = (self.root / relative).resolve()
+        if not p.is_relative_to(self.root.resolve()):
+            raise TemplateError(f"template path escapes the templates folder: {relative}")
+        return p
+
+    def compile(self, source: str, origin: str, name: str | None = None) -> Template:
+        try:
+            return Template(name or origin, origin, self.env.from_string(source))
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template {origin}, line {exc.lineno}: {exc.message}") from None
+
+    def load(self, relative: str) -> Template:
+        """Compile ``templates/<relative>`` (a ``.jinja2`` file)."""
+        p = self.path(relative)
+        try:
+            source = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateError(f"cannot read template {p}: {exc.strerror or exc}") from None
+        return self.compile(source, str(p), name=relative)
+
+    def yaml(self, relative: str) -> Any:
+        p = self.path(relative)
+        try:
+            return yaml.safe_load(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TemplateError(f"cannot read {p}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise TemplateError(f"{p}: invalid YAML ({str(exc).splitlines()[0]})") from None
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())
+
+
+def resolve_templates_dir(given: str | Path | None) -> Path:
+    """``given``, else ``./templates`` when present, else the templates shipped with dsgen."""
+    if given is not None:
+        return Path(given)
+    local = Path("templates")
+    if (local / "qa").is_dir() and (local / "messages").is_dir():
+        return local
+    return DEFAULT_TEMPLATES_DIR

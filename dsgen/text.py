@@ -1,0 +1,126 @@
+"""Text helpers: normalization, paragraphs, sentences with exact offsets.
+
+Every offset dsgen publishes indexes the *normalized* text produced by
+:func:`normalize_text`, so normalization must be deterministic and idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+from dsgen.types import Span
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+# Abbreviations Punkt must not treat as sentence ends (it is used untrained).
+_ABBREVIATIONS = {
+    "u.s", "u.k", "u.n", "e.u", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd",
+    "co", "corp", "jr", "sr", "st", "vs", "e.g", "i.e", "etc", "no", "approx",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+}
+
+
+def normalize_text(raw: str) -> str:
+    """Canonical form of an article: NFC, ``\\n`` line ends, single spaces.
+
+    Zero-width characters and control characters are removed, every run of
+    horizontal whitespace becomes one space, lines are stripped, and at most one
+    blank line separates paragraphs. Idempotent.
+    """
+    text = unicodedata.normalize("NFC", raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+    text = text.translate(_ZERO_WIDTH)
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    text = _MANY_NEWLINES.sub("\n\n", text).strip()
+    # NFC after edits can in rare cases recombine marks; repeat until stable.
+    again = unicodedata.normalize("NFC", text)
+    return text if again == text else normalize_text(again)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A non-empty line (a paragraph, heading or list item) of normalized text."""
+
+    span: Span
+    text: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence with its exact span and the line it belongs to."""
+
+    span: Span
+    text: str
+    line: int
+
+
+def lines(text: str) -> list[Line]:
+    """Non-empty lines with offsets."""
+    out: list[Line] = []
+    pos = 0
+    for raw in text.split("\n"):
+        if raw.strip():
+            out.append(Line(Span(pos, pos + len(raw)), raw, len(out)))
+        pos += len(raw) + 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _punkt() -> PunktSentenceTokenizer:
+    params = PunktParameters()
+    params.abbrev_types = set(_ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Sentences of every line, via NLTK's Punkt; spans index ``text``.
+
+    Lines are split first because articles put one paragraph (or heading) per
+    line, and a heading must never glue onto the next sentence.
+    """
+    tok = _punkt()
+    out: list[Sentence] = []
+    for line in lines(text):
+        base = line.span.start
+        for start, end in tok.span_tokenize(line.text):
+            out.append(Sentence(Span(base + start, base + end), line.text[start:end], line.index))
+    return out
+
+
+_TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")
+_WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (letters/digits, keeping inner apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+def is_prose(sentence_text: str, min_words: int = 6) -> bool:
+    """A complete declarative-looking sentence: ends in punctuation, long enough."""
+    s = sentence_text.strip()
+    if not s or not _TERMINAL.search(s) or s.endswith("?"):
+        return False
+    if s[0] in "•·-–—*>|#":
+        return False
+    first = s.lstrip("\"'“‘(")[:1]
+    if not (first.isupper() or first.isdigit()):
+        return False
+    return len(words(s)) >= min_words
+
+
+def token_set(text: str) -> set[str]:
+    """Lower-cased word set, for overlap measures."""
+    return {w.lower() for w in words(text)}

@@ -1,0 +1,280 @@
+"""Validation: every published row must hold against its document's text.
+
+``check_row`` is the single source of truth, used on candidates during a build
+and on the published parquet files by ``dsgen validate``. Each failure is a
+``Problem`` with a stable ``reason`` code (counted in reports).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from dsgen.boilerplate import overlaps
+from dsgen.support import (
+    PARAPHRASE_MIN_RECALL,
+    SUMMARY_MIN_RECALL,
+    missing_facts,
+    negation_flip,
+    nei_problem,
+    token_recall,
+)
+from dsgen.text import sentences
+from dsgen.types import LABELS, METHODS, Span
+
+MAX_QUESTION_CHARS = 400
+MAX_CLAIM_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: a stable code and a human-readable detail."""
+
+    reason: str
+    detail: str = ""
+
+
+def _spans(row: Mapping[str, Any]) -> list[Span]:
+    return [Span(int(e["start"]), int(e["end"])) for e in row.get("evidence") or []]
+
+
+def label_name(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value if value in LABELS else None
+    if isinstance(value, int) and 0 <= value < len(LABELS):
+        return LABELS[value]
+    return None
+
+
+def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Sequence[Span] = ()) -> list[Problem]:
+    """All rule violations of one row of ``config`` against its document ``text``."""
+    if text is None:
+        return [Problem("unknown_document", f"doc_id {row.get('doc_id')!r} not in documents")]
+    problems = _check_common(row, text, blocked)
+    if problems and problems[0].reason in ("evidence_missing", "span_out_of_range"):
+        return problems
+    checker = {"qa": _check_qa, "summarization": _check_summary, "fact_check": _check_fact}.get(config)
+    if checker is None:
+        return problems + [Problem("unknown_config", config)]
+    return problems + checker(row, text)
+
+
+def _check_common(row, text, blocked) -> list[Problem]:
+    out: list[Problem] = []
+    if row.get("method") not in METHODS:
+        out.append(Problem("bad_provenance", f"method {row.get('method')!r}"))
+    if not row.get("generator") or not row.get("pass"):
+        out.append(Problem("bad_provenance", "missing pass or generator"))
+    spans = _spans(row)
+    if not spans:
+        return [Problem("evidence_missing")] + out
+    for s in spans:
+        if not (0 <= s.start < s.end <= len(text)):
+            return [Problem("span_out_of_range", f"[{s.start}, {s.end}) in a text of {len(text)} chars")] + out
+        if not text[s.start : s.end].strip():
+            out.append(Problem("empty_span", f"[{s.start}, {s.end})"))
+        if overlaps(s, list(blocked)):
+            out.append(Problem("evidence_in_boilerplate", repr(text[s.start : s.end][:60])))
+    messages = row.get("messages")
+    if not messages or not all(isinstance(m, Mapping) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str) and m["content"] for m in messages):
+        out.append(Problem("messages_malformed"))
+    elif messages[-1]["role"] != "assistant":
+        out.append(Problem("messages_malformed", "last message is not the assistant's"))
+    return out
+
+
+def _check_context(row, text) -> list[Problem]:
+    context, start = row.get("context") or "", row.get("context_start")
+    if not isinstance(start, int) or start < 0 or not context or text[start : start + len(context)] != context:
+        return [Problem("context_mismatch", f"context_start={start!r}")]
+    return []
+
+
+def _check_qa(row, text) -> list[Problem]:
+    out = _check_context(row, text)
+    if out:
+        return out
+    context, cstart = row["context"], row["context_start"]
+    question = (row.get("question") or "").strip()
+    answers = row.get("answers") or {}
+    texts, starts = list(answers.get("text") or []), list(answers.get("answer_start") or [])
+    if not question.endswith("?") or len(question) > MAX_QUESTION_CHARS or len(question.split()) < 3:
+        out.append(Problem("question_malformed", question[:80]))
+    if not texts or len(texts) != len(starts):
+        return out + [Problem("answer_mismatch", "answers.text and answers.answer_start differ in length or are empty")]
+    spans = _spans(row)
+    for t, a in zip(texts, starts):
+        if not t or not t.strip():
+            out.append(Problem("answer_empty"))
+            continue
+        if not isinstance(a, int) or context[a : a + len(t)] != t:
+            out.append(Problem("answer_mismatch", f"{t!r} not at answer_start={a}"))
+            continue
+        doc_span = Span(cstart + a, cstart + a + len(t))
+        if not any(s.contains(doc_span) for s in spans):
+            out.append(Problem("answer_outside_evidence", t))
+        if re.search(r"(?<!\w)" + re.escape(t.casefold()) + r"(?!\w)", question.casefold()):
+            out.append(Problem("question_contains_answer", t))
+    return out
+
+
+def _check_summary(row, text) -> list[Problem]:
+    out: list[Problem] = []
+    if row.get("document") != text:
+        out.append(Problem("document_mismatch"))
+    summary = (row.get("summary") or "").strip()
+    if not summary:
+        return out + [Problem("summary_empty")]
+    evidence = " ".join(text[s.start : s.end] for s in _spans(row))
+    for sent in sentences(summary):
+        s = sent.text
+        if s in evidence:
+            continue
+        recall = token_recall(s, evidence)
+        if recall < SUMMARY_MIN_RECALL:
+            out.append(Problem("summary_unsupported", f"recall {recall:.2f} < {SUMMARY_MIN_RECALL}: {s[:60]!r}"))
+    missing = missing_facts(summary, text)
+    if missing:
+        out.append(Problem("summary_fact_missing", ", ".join(missing[:5])))
+    return out
+
+
+def _supported(claim: str, evidence: str) -> Problem | None:
+    """``None`` when ``claim`` is verbatim or a validated paraphrase of ``evidence``."""
+    if claim.strip() and claim.strip() in evidence:
+        return None
+    recall = token_recall(claim, evidence)
+    if recall < PARAPHRASE_MIN_RECALL:
+        return Problem("claim_unsupported", f"recall {recall:.2f} < {PARAPHRASE_MIN_RECALL}")
+    missing = missing_facts(claim, evidence)
+    if missing:
+        return Problem("claim_fact_missing", ", ".join(missing[:5]))
+    if negation_flip(claim, evidence):
+        return Problem("claim_negation_flip")
+    return None
+
+
+def _check_fact(row, text) -> list[Problem]:
+    out = _check_context(row, text)
+    label = label_name(row.get("label"))
+    claim = (row.get("claim") or "").strip()
+    if label is None:
+        return out + [Problem("label_invalid", repr(row.get("label")))]
+    if not claim or len(claim) > MAX_CLAIM_CHARS:
+        return out + [Problem("claim_malformed")]
+    spans = _spans(row)
+    evidence = " ".join(text[s.start : s.end] for s in spans)
+    change = row.get("change") or {}
+    if label == "SUPPORTS":
+        p = _supported(claim, evidence)
+        if p:
+            out.append(p)
+    elif label == "REFUTES":
+        original, replacement = change.get("original") or "", change.get("replacement") or ""
+        if not original or not replacement or not change.get("kind"):
+            out.append(Problem("refutes_change_missing"))
+        elif original.casefold() == replacement.casefold():
+            out.append(Problem("refutes_no_change"))
+        elif original not in evidence:
+            out.append(Problem("refutes_change_not_in_evidence", original))
+        elif replacement not in claim or replacement in evidence:
+            out.append(Problem("refutes_change_not_in_claim", replacement))
+        else:
+            restored = claim.replace(replacement, original, 1)
+            p = _supported(restored, evidence)
+            if p:
+                out.append(Problem("refutes_not_a_single_change", p.reason))
+            elif claim in text:
+                out.append(Problem("refutes_claim_in_document"))
+    else:
+        p = nei_problem(claim, text, [s.text for s in sentences(text)])
+        if p:
+            out.append(Problem(p))
+    return out
+
+
+@dataclass
+class DatasetValidation:
+    """Outcome of re-checking a built dataset folder."""
+
+    checked: dict[str, int]
+    failures: list[tuple[str, str, Problem]]  # (config, row id, problem)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def reason_counts(self) -> dict[str, int]:
+        from collections import Counter
+
+        return dict(sorted(Counter(p.reason for _, _, p in self.failures).items()))
+
+
+def validate_dataset(out_dir) -> DatasetValidation:
+    """Re-check every published row of ``out_dir`` using only that folder.
+
+    Reads ``dataset/<config>/<split>-*.parquet`` and ``boilerplate.yaml`` (the
+    rules the build used), and checks row rules, id uniqueness, split leakage
+    and exact duplicates.
+    """
+    from pathlib import Path
+
+    from dsgen.boilerplate import BoilerplateRules
+    from dsgen.dedupe import dedupe_key
+    from dsgen.errors import ValidationFailed
+    from dsgen.features import CONFIG_NAMES, SPLITS
+    from dsgen.parquet_writer import read_rows, shard_name
+
+    out = Path(out_dir)
+    dataset = out / "dataset"
+    if not dataset.is_dir():
+        raise ValidationFailed(f"no built dataset at {dataset} (run `dsgen build` first)")
+    rules_path = out / "boilerplate.yaml"
+    if not rules_path.is_file():
+        raise ValidationFailed(f"missing {rules_path}: the folder is not a complete dsgen build")
+    rules = BoilerplateRules.load(rules_path)
+    failures: list[tuple[str, str, Problem]] = []
+    checked: dict[str, int] = {}
+
+    def rows(config: str):
+        for split in SPLITS:
+            path = dataset / config / shard_name(split)
+            if not path.is_file():
+                failures.append((config, "-", Problem("missing_file", str(path.relative_to(out)))))
+                continue
+            for row in read_rows(path):
+                yield split, row
+
+    texts: dict[str, str] = {}
+    doc_split: dict[str, str] = {}
+    for split, row in rows("documents"):
+        if row["doc_id"] in texts:
+            failures.append(("documents", row["id"], Problem("duplicate_document", row["doc_id"])))
+        texts[row["doc_id"]] = row["text"]
+        doc_split[row["doc_id"]] = split
+    checked["documents"] = len(texts)
+    blocked = {d: rules.spans(t) for d, t in texts.items()}
+    for config in CONFIG_NAMES:
+        if config == "documents":
+            continue
+        ids: set[str] = set()
+        keys: dict[str, str] = {}
+        n = 0
+        for split, row in rows(config):
+            n += 1
+            rid = row.get("id") or "-"
+            doc_id = row.get("doc_id")
+            for p in check_row(config, row, texts.get(doc_id), blocked.get(doc_id, ())):
+                failures.append((config, rid, p))
+            if rid in ids:
+                failures.append((config, rid, Problem("duplicate_id")))
+            ids.add(rid)
+            if doc_id in doc_split and doc_split[doc_id] != split:
+                failures.append((config, rid, Problem("split_leak", f"{doc_id} is a {doc_split[doc_id]} document")))
+            key = " ".join(dedupe_key(config, row).casefold().split())
+            if key in keys:
+                failures.append((config, rid, Problem("duplicate", f"same as {keys[key]}")))
+            keys.setdefault(key, rid)
+        checked[config] = n
+    return DatasetValidation(checked, failures)
