@@ -1,0 +1,41 @@
+"""Shared fixtures: one templated build of the seed corpus per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+TEMPLATES = REPO / "templates"
+
+
+def templated_build(seeds: Path, out: Path, **overrides):
+    """Run the templated passes only (no model), like `dsgen build --backend none`."""
+    from dsgen.build import build
+    from dsgen.config import load_config
+
+    return build(load_config(None, backend="none", seeds_dir=seeds, out_dir=out, templates_dir=TEMPLATES, **overrides))
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """``out/`` of a templated build of ``seeds/`` (read-only: copy before editing)."""
+    out = tmp_path_factory.mktemp("build") / "out"
+    templated_build(SEEDS, out)
+    return out
+
+
+@pytest.fixture
+def built_copy(built, tmp_path) -> Path:
+    """A private copy of the session build that a test may tamper with."""
+    dest = tmp_path / "out"
+    shutil.copytree(built, dest)
+    return dest

@@ -1,0 +1,164 @@
+"""End to end: seeds/ -> out/dataset that `datasets` loads, with the SPEC's columns and rules."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pytest
+import yaml
+
+from conftest import SEEDS, templated_build
+from dsgen.boilerplate import BoilerplateRules, overlaps
+from dsgen.features import CONFIG_NAMES, FEATURES
+from dsgen.types import LABELS, Span
+
+CONFIG_COLUMNS = {
+    "documents": {"doc_id", "title", "text", "source", "sha256"},
+    "qa": {"context", "context_start", "question", "answers", "evidence"},
+    "summarization": {"document", "summary", "evidence"},
+    "fact_check": {"claim", "label", "context", "evidence"},
+}
+PROVENANCE = {"id", "doc_id", "pass", "method", "generator", "messages"}
+
+
+def load(built, name):
+    return datasets.load_dataset(str(built / "dataset"), name)
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_every_config_loads_with_train_and_test_and_spec_columns(built, name):
+    ds = load(built, name)
+    assert set(ds) == {"train", "test"}
+    for split in ds.values():
+        assert CONFIG_COLUMNS[name] | PROVENANCE <= set(split.column_names)
+        assert split.features == FEATURES[name]
+    assert len(ds["train"]) > 0 and len(ds["test"]) > 0
+
+
+def test_fact_check_label_is_a_classlabel_with_the_three_fever_names(built):
+    feature = load(built, "fact_check")["train"].features["label"]
+    assert isinstance(feature, datasets.ClassLabel)
+    assert feature.names == list(LABELS)
+
+
+def test_documents_hold_every_article_once_split_by_article(built):
+    docs = load(built, "documents")
+    ids = list(docs["train"]["doc_id"]) + list(docs["test"]["doc_id"])
+    assert len(ids) == len(set(ids)) == len(list(SEEDS.glob("*.txt")))
+
+
+@pytest.mark.parametrize("name", ["qa", "summarization", "fact_check", "documents"])
+def test_no_article_contributes_to_both_splits(built, name):
+    docs = load(built, "documents")
+    test_docs = set(docs["test"]["doc_id"])
+    ds = load(built, name)
+    assert not set(ds["train"]["doc_id"]) & test_docs
+    assert set(ds["test"]["doc_id"]) <= test_docs
+
+
+def test_floors_per_article_on_the_seed_corpus(built):
+    report = json.loads((built / "build-report.json").read_text())
+    assert len(report["per_document"]) == 5
+    for doc_id, counts in report["per_document"].items():
+        assert counts.get("qa", 0) >= 8, (doc_id, counts)
+        assert counts.get("summarization", 0) >= 1, (doc_id, counts)
+        assert counts.get("fact_check", 0) >= 12, (doc_id, counts)
+        for label in LABELS:
+            assert counts.get(f"fact_check:{label}", 0) >= 1, (doc_id, label, counts)
+
+
+def test_qa_spans_are_exact_and_questions_do_not_contain_answers(built):
+    texts = {r["doc_id"]: r["text"] for s in load(built, "documents").values() for r in s}
+    for split in load(built, "qa").values():
+        for row in split:
+            text = texts[row["doc_id"]]
+            start, context = row["context_start"], row["context"]
+            assert text[start : start + len(context)] == context
+            for answer, a in zip(row["answers"]["text"], row["answers"]["answer_start"]):
+                assert context[a : a + len(answer)] == answer
+                doc_start = start + a
+                assert any(e["start"] <= doc_start and doc_start + len(answer) <= e["end"] for e in row["evidence"])
+                assert answer.lower() not in row["question"].lower()
+            assert row["question"].endswith("?")
+
+
+def test_refutes_claims_record_the_one_fact_they_change(built):
+    texts = {r["doc_id"]: r["text"] for s in load(built, "documents").values() for r in s}
+    refutes = [r for s in load(built, "fact_check").values() for r in s if r["label"] == LABELS.index("REFUTES")]
+    assert refutes
+    for row in refutes:
+        change = row["change"]
+        evidence = "".join(texts[row["doc_id"]][e["start"] : e["end"]] for e in row["evidence"])
+        assert change["original"] in evidence and change["replacement"] in row["claim"]
+        assert row["claim"].replace(change["replacement"], change["original"], 1) == evidence
+
+
+def test_boilerplate_never_becomes_evidence_question_or_claim(built):
+    rules = BoilerplateRules.load(built / "boilerplate.yaml")
+    texts = {r["doc_id"]: r["text"] for s in load(built, "documents").values() for r in s}
+    blocked = {d: rules.spans(t) for d, t in texts.items()}
+    assert any(blocked.values()), "the seed corpus has boilerplate; the rules should find it"
+    phrases = ["min read", "Click to find out", "Recommended Article", "Related Articles", "?>",
+               "Contact us for collaboration", "Market conditions may have changed"]
+    for name in ("qa", "summarization", "fact_check"):
+        for split in load(built, name).values():
+            for row in split:
+                for e in row["evidence"]:
+                    assert not overlaps(Span(e["start"], e["end"]), blocked[row["doc_id"]])
+                generated = row.get("question") or row.get("claim") or row.get("summary")
+                assert not any(p in generated for p in phrases), generated
+
+
+def test_card_front_matter_parses_and_matches_the_files(built):
+    card = (built / "dataset" / "README.md").read_text()
+    assert card.startswith("---\n")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert "synthetic" in meta["tags"]
+    for key in ("license", "language", "task_categories", "size_categories", "pretty_name", "dataset_info"):
+        assert meta.get(key), key
+    configs = {c["config_name"]: c for c in meta["configs"]}
+    assert set(configs) == set(CONFIG_NAMES)
+    assert sum(1 for c in configs.values() if c.get("default")) == 1
+    for name, c in configs.items():
+        for entry in c["data_files"]:
+            assert (built / "dataset" / entry["path"]).is_file(), entry
+    infos = {i["config_name"]: i for i in meta["dataset_info"]}
+    for name in CONFIG_NAMES:
+        counts = {s["name"]: s["num_examples"] for s in infos[name]["splits"]}
+        ds = load(built, name)
+        assert counts == {split: len(ds[split]) for split in ds}
+    assert "## Validation rules" in card and "## Sources" in card
+
+
+def test_every_rejected_candidate_is_recorded_with_a_reason(built):
+    report = json.loads((built / "build-report.json").read_text())
+    lines = [json.loads(l) for l in (built / "rejected.jsonl").read_text().splitlines() if l]
+    assert len(lines) == report["rejected_total"]
+    assert all(l["reason"] and l["row"] for l in lines)
+    for name, p in report["passes"].items():
+        assert p["candidates"] == p["published"] + p["rejected"], name
+
+
+def test_same_inputs_and_seed_give_byte_identical_output(built, tmp_path):
+    again = tmp_path / "again"
+    templated_build(SEEDS, again)
+    for path in sorted((built / "dataset").rglob("*")):
+        if path.is_file():
+            assert (again / "dataset" / path.relative_to(built / "dataset")).read_bytes() == path.read_bytes(), path
+    assert (again / "rejected.jsonl").read_bytes() == (built / "rejected.jsonl").read_bytes()
+
+
+def test_seed_and_test_size_change_the_article_split(tmp_path):
+    a = templated_build(SEEDS, tmp_path / "a", seed=1, test_size=0.4).report["documents"]
+    b = templated_build(SEEDS, tmp_path / "b", seed=1, test_size=0.2).report["documents"]
+    assert (a["train"], a["test"]) == (3, 2)
+    assert (b["train"], b["test"]) == (4, 1)
+
+
+def test_ids_are_unique_and_stable(built, tmp_path):
+    ids = [r["id"] for s in load(built, "qa").values() for r in s]
+    assert len(ids) == len(set(ids))
+    again = templated_build(SEEDS, tmp_path / "again", seed=0)
+    ids_again = [r["id"] for s in load(again.out_dir, "qa").values() for r in s]
+    assert ids == ids_again

@@ -1,0 +1,112 @@
+"""The CLI as users meet it: help everywhere, validate catches tampering, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from conftest import SEEDS, TEMPLATES
+from dsgen.cli import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+
+
+def test_every_command_has_help_text():
+    top = run("--help")
+    assert top.exit_code == 0
+    for name, command in cli.commands.items():
+        assert command.help, f"{name} has no help text"
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_build_then_validate_and_stats(tmp_path):
+    out = tmp_path / "out"
+    result = run("build", SEEDS, "-o", out, "--backend", "none", "--templates", TEMPLATES, "-q")
+    assert result.exit_code == 0, result.output
+    assert "Built" in result.output
+    result = run("validate", out)
+    assert result.exit_code == 0 and result.output.startswith("OK")
+    result = run("stats", out)
+    assert result.exit_code == 0
+    for word in ("qa", "summarization", "fact_check", "qa_template", "rejected"):
+        assert word in result.output
+    as_json = json.loads(run("inspect", out, "--json").output)
+    assert as_json["splits"]["qa"]["train"] > 0
+
+
+def _tamper(path, column, edit):
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[0] = edit(rows[0])
+    pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    return rows[0]["id"]
+
+
+@pytest.mark.parametrize(
+    "config, edit, reason",
+    [
+        ("qa", lambda r: {**r, "context_start": r["context_start"] + 1}, "context_mismatch"),
+        ("qa", lambda r: {**r, "answers": {**r["answers"], "answer_start": [r["answers"]["answer_start"][0] + 2]}}, "answer_mismatch"),
+        ("qa", lambda r: {**r, "question": r["question"][:-1] + " " + r["answers"]["text"][0] + "?"}, "question_contains_answer"),
+        ("summarization", lambda r: {**r, "summary": r["summary"] + " Alibaba sold Tesla for $9 trillion."}, "summary_unsupported"),
+        ("fact_check", lambda r: {**r, "evidence": [{"start": 0, "end": 10**7}]}, "span_out_of_range"),
+        ("fact_check", lambda r: {**r, "claim": "Nobody ever mentioned Zorblax Corp in 1850."}, None),
+    ],
+)
+def test_validate_fails_with_ids_and_reasons_after_tampering(built_copy, config, edit, reason):
+    path = built_copy / "dataset" / config / "train-00000-of-00001.parquet"
+    row_id = _tamper(path, config, edit)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1
+    assert row_id in result.output
+    if reason:
+        assert reason in result.output
+
+
+def test_validate_flags_a_label_flip(built_copy):
+    path = built_copy / "dataset" / "fact_check" / "train-00000-of-00001.parquet"
+    rows = pq.read_table(path).to_pylist()
+    target = next(i for i, r in enumerate(rows) if r["label"] == 0)  # SUPPORTS -> REFUTES, no change recorded
+    rows[target]["label"] = 1
+    table = pq.read_table(path)
+    pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1 and "refutes_change_missing" in result.output
+
+
+def test_validate_flags_split_leakage(built_copy):
+    src = built_copy / "dataset" / "qa" / "test-00000-of-00001.parquet"
+    dst = built_copy / "dataset" / "qa" / "train-00000-of-00001.parquet"
+    leaked = pq.read_table(src).to_pylist()[0]
+    table = pq.read_table(dst)
+    pq.write_table(type(table).from_pylist(table.to_pylist() + [leaked], schema=table.schema), dst)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1 and "split_leak" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["build", "does-not-exist", "--backend", "none"], "seeds folder not found"),
+        (["build", "--backend", "none", "--test-size", "1.5"], "--test-size"),
+        (["build", "--backend", "none", "--passes", "qa_tempalte"], "did you mean 'qa_template'"),
+        (["build", "--backend", "none", "--passes", "qa_model"], "cannot run model passes"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
+    result = CliRunner().invoke(cli, args + ["-o", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.output
+
+
+def test_validate_on_a_folder_that_is_not_a_build(tmp_path):
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code != 0 and "no built dataset" in result.output
