@@ -17,7 +17,8 @@ from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
 from dsgen.types import Candidate, Document, Span
 
-SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
+# Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
+SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT")
 MIN_WORDS, MAX_WORDS = 8, 45
 
 

@@ -71,6 +71,19 @@ def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRul
 _DANGLING = {"that", "in", "of", "the", "a", "an", "to", "and", "or", "for", "with", "as", "on", "at", "from", "its", "their", "which", "who", "but"}
 
 
+_ARTICLE_END = re.compile(r"\b(?:a|an|the)(?: [a-z]+)? ?$")
+_SECOND_VERB = re.compile(r"\band [a-z]+ed\b")
+
+
+def _clean_clause(pre: str) -> bool:
+    """False when the words before the answer would leave a broken question.
+
+    E.g. an article left dangling ("levied a nearly") or a second verb phrase
+    ("imposed oversight and levied").
+    """
+    return not (_ARTICLE_END.search(pre) or _SECOND_VERB.search(pre))
+
+
 def tidy_question(text: str) -> str | None:
     """Collapse whitespace; ``None`` when the question ends on a dangling word."""
     text = re.sub(r"\s+", " ", text).strip()
@@ -102,6 +115,8 @@ class QATemplatePass(Pass):
                         if not m or m.start("answer") != mention.start:
                             continue
                         groups = {k: v or "" for k, v in m.groupdict().items()}
+                        if not _clean_clause(groups.get("pre", "")):
+                            continue
                         question = tidy_question(rule.question.render(**groups))
                         if question is None:
                             continue
