@@ -84,15 +84,32 @@ class DocAnalysis:
                     bucket.append(m.text)
         return out
 
+    # Indexes for passage_for: one lookup per call, so a huge one-paragraph
+    # document stays linear instead of rescanning every line and sentence.
+    @cached_property
+    def _lines(self):
+        return lines(self.doc.text)
+
+    @cached_property
+    def _line_sentences(self) -> dict[int, list[Sentence]]:
+        out: dict[int, list[Sentence]] = {}
+        for s in self.all_sentences:
+            out.setdefault(s.line, []).append(s)
+        return out
+
+    @cached_property
+    def _sentence_index(self) -> dict[Span, int]:
+        return {s.span: k for same in self._line_sentences.values() for k, s in enumerate(same)}
+
     def passage_for(self, sentence: Sentence, max_chars: int = 1200) -> Span:
         """The context passage around a sentence: its paragraph, or a window if long."""
-        para = next(l for l in lines(self.doc.text) if l.index == sentence.line)
+        para = self._lines[sentence.line]
         if overlaps(para.span, self.boilerplate):
             return sentence.span  # never hand boilerplate to a reader as context
         if para.span.end - para.span.start <= max_chars:
             return para.span
-        same = [s for s in self.all_sentences if s.line == sentence.line]
-        i = next(k for k, s in enumerate(same) if s.span == sentence.span)
+        same = self._line_sentences[sentence.line]
+        i = self._sentence_index[sentence.span]
         lo, hi = i, i
         while True:
             grown = False

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 import jsonlines
 
+from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
 from dsgen.config import BuildConfig
 from dsgen.corpus import load_corpus
 from dsgen.dedupe import Deduper, dedupe_key
@@ -46,9 +45,64 @@ class _Tally:
     doc_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+@dataclass(frozen=True)
+class _DocMeta:
+    """What the report and card keep of a document once its text has streamed past."""
+
+    doc_id: str
+    title: str
+    source: str
+    sha256: str
+
+
+def _spool_corpus(config: BuildConfig, spool) -> tuple[list[_DocMeta], list[Skip]]:
+    """Stream the corpus into ``spool`` (pickled chunks of documents); keep only metadata."""
+    metas: list[_DocMeta] = []
+    skipped: list[Skip] = []
+    chunk: list[Document] = []
+    for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict):
+        metas.append(_DocMeta(doc.doc_id, doc.title, doc.source, doc.sha256))
+        chunk.append(doc)
+        if len(chunk) == config.chunk_size:
+            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            chunk = []
+    if chunk:
+        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    if not metas:
+        reasons = ", ".join(sorted({s.reason for s in skipped})) or "no files"
+        raise CorpusError(f"no usable articles in {config.seeds_dir} ({reasons})")
+    return metas, skipped
+
+
+def _read_spool(spool) -> Iterator[list[Document]]:
+    spool.seek(0)
+    while True:
+        try:
+            yield pickle.load(spool)
+        except EOFError:
+            return
+
+
+def local_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: int = 1) -> Iterator[ChunkResult]:
+    """Chunk results in chunk order, from this process or a pool of ``num_proc`` workers.
+
+    At most ``2 * num_proc`` chunks are in flight, so memory stays flat.
+    """
+    if num_proc <= 1:
+        worker = ChunkWorker(spec)
+        for chunk in chunks:
+            yield worker.run(chunk)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with mp.Pool(num_proc, initializer=init_worker, initargs=(spec,)) as pool:
+        window: deque = deque()
+        for chunk in chunks:
+            window.append(pool.apply_async(run_chunk, (chunk,)))
+            if len(window) >= 2 * num_proc:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
 
 
 def open_backend(config: BuildConfig):
@@ -91,8 +145,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
         backend = open_backend(config)
 
     out_dir = Path(config.out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    remove_stale(out_dir)  # leftovers of a killed build
+    work = make_work_dir(out_dir)
     try:
         dataset_dir = work / "dataset"
         sinks = {(c, s): ParquetSink(dataset_dir / c / shard_name(s), FEATURES[c]) for c in CONFIG_NAMES for s in SPLITS}
@@ -104,7 +158,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
                 sinks[("documents", splits[doc.doc_id])].write(row)
                 tally.counts["documents"][splits[doc.doc_id]] += 1
             ctx = PassContext(store, seed=config.seed, backend=backend, neighbours=docs if len(docs) <= config.chunk_size else (),
-                              options={**config.options, "model_items_per_doc": config.model_items_per_doc})
+                              options={**config.options, "model_items_per_doc": config.model_items_per_doc,
+                                       "temperature": config.temperature, "progress": progress})
             by_id = {d.doc_id: d for d in docs}
             done = 0
             for chunk in _chunks(docs, config.chunk_size):
@@ -128,7 +183,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
         write_harness_tasks(work / "lm_eval", dataset_dir=out_dir.resolve() / "dataset")
         report["timings"]["total"] = round(time.perf_counter() - t0, 3)
         (work / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _swap_into_place(work, out_dir)
+        swap_into_place(work, out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -141,9 +196,14 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
 def _publish(cand: Candidate, doc: Document, ctx, renderer, splits, sinks, dedupers, tally, rejected) -> None:
     tally.passes[cand.pass_name]["candidates"] += 1
     row = candidate_row(cand, doc, renderer)
-    problems = check_row(cand.config, row, doc.text, ctx.analysis(doc).boilerplate)
+    # A model pass may already know a candidate is unusable (unparseable output, failed
+    # roundtrip): it is recorded with the pass's reason instead of being validated.
+    known = cand.meta.get("reject_reason")
+    problems = [] if known else check_row(cand.config, row, doc.text, ctx.analysis(doc).boilerplate)
     reason = detail = None
-    if problems:
+    if known:
+        reason, detail = known, cand.meta.get("reject_detail", "")
+    elif problems:
         reason, detail = problems[0].reason, "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
     else:
         dup = dedupers[cand.config].check(dedupe_key(cand.config, row), row["id"])
@@ -200,14 +260,3 @@ def _write_card(dataset_dir: Path, report, docs, splits, config) -> None:
     data = card_data(report["counts"], license=config.license, language=config.language, pretty_name=config.pretty_name)
     sources = [{"doc_id": d.doc_id, "split": splits[d.doc_id], "title": d.title, "source": d.source, "sha256": d.sha256} for d in docs]
     (dataset_dir / "README.md").write_text(card_text(data, report, sources), encoding="utf-8")
-
-
-def _swap_into_place(work: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` with ``work``; the old build survives until the new one is whole."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(work, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

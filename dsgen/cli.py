@@ -138,14 +138,14 @@ def stats_cmd(out_dir, as_json) -> None:
 cli.add_command(stats_cmd, name="inspect")
 
 
-def _push(out_dir, repo_id, *, private, token, revision) -> None:
-    from dsgen.push import push_dataset
+def _push(out_dir, repo_id, *, private, token, revision, force=False) -> None:
+    from dsgen.push import HUB_HARNESS_DIR, push_dataset
 
     try:
-        url = push_dataset(out_dir, repo_id, private=private, token=token, revision=revision)
+        url = push_dataset(out_dir, repo_id, private=private, token=token, revision=revision, force=force)
     except DsgenError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Pushed {out_dir}/dataset to {url}")
+    click.echo(f"Pushed {out_dir}/dataset to {url} (lm-eval tasks for it: {Path(out_dir) / HUB_HARNESS_DIR})")
 
 
 @cli.command()
@@ -154,9 +154,10 @@ def _push(out_dir, repo_id, *, private, token, revision) -> None:
 @click.option("--private", is_flag=True, help="Create the repo as private.")
 @click.option("--token", help="Hub token [default: HF_TOKEN or the saved login].")
 @click.option("--revision", help="Branch to push to [default: main].")
-def push(out_dir, repo_id, private, token, revision) -> None:
+@click.option("--force", is_flag=True, help="Upload even if the repo holds files that are not a dsgen dataset.")
+def push(out_dir, repo_id, private, token, revision, force) -> None:
     """Upload the built dataset in OUT_DIR to the Hub dataset repo REPO_ID."""
-    _push(out_dir, repo_id, private=private, token=token, revision=revision)
+    _push(out_dir, repo_id, private=private, token=token, revision=revision, force=force)
 
 
 @cli.command()

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from dsgen.errors import CorpusError
-from dsgen.readers import TEXT_SUFFIXES, read_articles
+from dsgen.readers import TEXT_SUFFIXES, BadRecord, InputRejected, read_articles
 from dsgen.text import normalize_text
 from dsgen.types import Document
 
@@ -55,10 +56,14 @@ def detect_title(text: str) -> str | None:
     return first
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Files under ``root`` in sorted order; follows symlinks but never loops."""
+def iter_files(root: Path, on_error: Callable[[OSError], None] | None = None) -> Iterator[Path]:
+    """Files under ``root`` in sorted order; follows symlinks but never loops.
+
+    Hidden entries (``.name``) are ignored, like git and ls do. A folder that
+    cannot be listed is passed to ``on_error`` instead of vanishing.
+    """
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen:
             dirnames[:] = []
@@ -70,6 +75,11 @@ def iter_files(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+def _printable_path(rel: str) -> str:
+    """A file name that is valid UTF-8 (undecodable bytes become U+FFFD) for reports and parquet."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
     """Read every article under ``root``.
 
@@ -77,29 +87,59 @@ def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_
         CorpusError: the folder is missing or holds no usable article, or (with
             ``strict``) any file is skipped.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise CorpusError(f"seeds folder not found: {root}")
-    documents: list[Document] = []
     skipped: list[Skip] = []
+    documents = list(iter_corpus(root, skipped, strict=strict, max_bytes=max_bytes))
+    if not documents:
+        reasons = ", ".join(sorted({s.reason for s in skipped})) or "no files"
+        raise CorpusError(f"no usable articles in {root} ({reasons})")
+    return Corpus(documents, skipped)
+
+
+def iter_corpus(root: str | Path, skipped: list[Skip], *, strict: bool = False,
+                max_bytes: int = MAX_FILE_BYTES) -> Iterator[Document]:
+    """The documents of :func:`load_corpus` one at a time (memory stays flat); what
+    is skipped is appended to ``skipped``. Raises like :func:`load_corpus`, except
+    that an empty result is the caller's to judge.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise CorpusError(f"seeds folder not found: {root}")
+    if not root.is_dir():
+        raise CorpusError(f"seeds path is not a folder: {root}")
     seen: dict[str, str] = {}
 
     def skip(source: str, reason: str, detail: str = "") -> None:
         if strict:
-            raise CorpusError(f"{source}: {reason}{': ' + detail if detail else ''}")
+            raise CorpusError(f"{source}: {reason}{': ' + detail if detail else ''} (strict mode stops at the first unusable input)")
         skipped.append(Skip(source, reason, detail))
 
-    for path in iter_files(root):
-        rel = path.relative_to(root).as_posix()
+    def unlistable(exc: OSError) -> None:
+        where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
+        skip(_printable_path(where), "unreadable", exc.strerror or str(exc))
+
+    for path in iter_files(root, on_error=unlistable):
+        rel = _printable_path(path.relative_to(root).as_posix())
         if path.suffix.lower() not in TEXT_SUFFIXES:
             skip(rel, "unsupported_file_type", path.suffix or "(no suffix)")
             continue
         try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                skip(rel, "too_large", f"{size} bytes > {max_bytes}")
+            st = path.stat()
+            # A FIFO or device (or a symlink to /dev/zero) would block or never end.
+            if not stat.S_ISREG(st.st_mode):
+                skip(rel, "not_a_regular_file")
                 continue
-            articles = read_articles(path.read_bytes(), path.suffix.lower(), rel)
+            if st.st_size > max_bytes:
+                skip(rel, "too_large", f"{st.st_size} bytes > {max_bytes}")
+                continue
+            with path.open("rb") as f:
+                data = f.read(max_bytes + 1)  # the file may grow after stat()
+            if len(data) > max_bytes:
+                skip(rel, "too_large", f"more than {max_bytes} bytes")
+                continue
+            articles = read_articles(data, path.suffix.lower(), rel)
+        except InputRejected as exc:
+            skip(rel, exc.reason, exc.detail)
+            continue
         except CorpusError as exc:
             skip(rel, "unreadable", str(exc))
             continue
@@ -107,6 +147,9 @@ def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_
             skip(rel, "unreadable", exc.strerror or str(exc))
             continue
         for art in articles:
+            if isinstance(art, BadRecord):
+                skip(art.source, art.reason, art.detail)
+                continue
             text = normalize_text(art.text)
             if not text:
                 skip(art.source, "empty")
@@ -116,10 +159,6 @@ def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_
                 skip(art.source, "duplicate_document", f"same text as {seen[doc_id]}")
                 continue
             seen[doc_id] = art.source
-            title = normalize_text(art.title) if art.title else detect_title(text)
+            title = " ".join(normalize_text(art.title).split()) if art.title else detect_title(text)
             sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            documents.append(Document(doc_id, title or "", text, art.source, sha))
-    if not documents:
-        reasons = ", ".join(sorted({s.reason for s in skipped})) or "no files"
-        raise CorpusError(f"no usable articles in {root} ({reasons})")
-    return Corpus(documents, skipped)
+            yield Document(doc_id, title or "", text, art.source, sha)

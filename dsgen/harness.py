@@ -1,36 +1,53 @@
 """lm-evaluation-harness task files for a built dataset.
 
-``dsgen build`` writes ``out/lm_eval/``: one task per config plus a ``dsgen`` group,
-all pointing at the built dataset folder (or, after a push, at the Hub repo).
-Metrics that lm-eval lacks offline (SQuAD F1, ROUGE) come from ``utils.py``.
+``dsgen build`` writes ``out/lm_eval/`` (tasks reading the local ``out/dataset``);
+``dsgen push`` writes ``out/lm_eval_hub/`` (the same tasks reading the Hub repo).
+Each folder holds one task per config, a ``dsgen`` group and ``utils.py`` with the
+metrics lm-eval lacks offline: SQuAD exact match/F1 and ROUGE via ``rouge_score``
+(lm-eval's built-in ``f1`` is binary classification F1, and unknown metric names
+fall back to ``evaluate.load()``, which needs the network).
+
+    lm_eval --include_path out/lm_eval --tasks dsgen_qa --model hf \\
+        --model_args pretrained=<model dir>,dtype=float32 --device cpu --limit 20
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-UTILS = '''"""Metrics for dsgen tasks (written by dsgen; safe to edit)."""
+from dsgen.types import LABELS
+
+TASKS = ("dsgen_qa", "dsgen_fact_check", "dsgen_summarization")
+GROUP = "dsgen"
+
+#: Written verbatim as ``utils.py`` beside the YAMLs (``!function utils.…``
+#: resolves relative to the YAML file). Standalone: needs only ``rouge_score``.
+UTILS = r'''"""Metrics for the dsgen lm-eval tasks (written by dsgen; safe to edit)."""
 
 import collections
 import re
 import string
 
+_PUNCTUATION = set(string.punctuation)
 
-def _normalize(text):
+
+def normalize_answer(text):
+    """SQuAD v1.1 normalization: lower case, no punctuation, no articles, single spaces."""
     text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\\\\b(a|an|the)\\\\b", " ", text)
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
 
-def _f1(prediction, truth):
-    pred, gold = _normalize(prediction).split(), _normalize(truth).split()
-    common = collections.Counter(pred) & collections.Counter(gold)
-    same = sum(common.values())
+def squad_f1(prediction, truth):
+    """Token-overlap F1 of one prediction against one gold answer (SQuAD v1.1)."""
+    pred, gold = normalize_answer(prediction).split(), normalize_answer(truth).split()
     if not pred or not gold:
         return float(pred == gold)
+    same = sum((collections.Counter(pred) & collections.Counter(gold)).values())
     if same == 0:
         return 0.0
     precision, recall = same / len(pred), same / len(gold)
@@ -38,21 +55,26 @@ def _f1(prediction, truth):
 
 
 def process_qa(doc, results):
-    """SQuAD exact match and token F1, best over the gold answers."""
+    """SQuAD exact match and F1, each the best over the gold answers."""
     prediction = results[0].strip()
-    golds = doc["answers"]["text"]
+    golds = [g for g in doc["answers"]["text"] if g] or [""]
     return {
-        "exact_match": max(float(_normalize(prediction) == _normalize(g)) for g in golds),
-        "f1": max(_f1(prediction, g) for g in golds),
+        "exact_match": max(float(normalize_answer(prediction) == normalize_answer(g)) for g in golds),
+        "f1": max(squad_f1(prediction, g) for g in golds),
     }
 
 
-def process_summary(doc, results):
-    """ROUGE-1/2/L F-measures from the rouge_score package (offline)."""
-    from rouge_score import rouge_scorer
+_SCORER = None
 
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    scores = scorer.score(doc["summary"], results[0].strip())
+
+def process_summary(doc, results):
+    """ROUGE-1/2/L F-measures (rouge_score, Porter stemming), offline."""
+    global _SCORER
+    if _SCORER is None:
+        from rouge_score import rouge_scorer
+
+        _SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    scores = _SCORER.score(doc["summary"], results[0].strip())
     return {name: score.fmeasure for name, score in scores.items()}
 '''
 
@@ -61,28 +83,42 @@ class _FunctionTag(str):
     """Dumps as ``!function utils.name`` (lm-eval's YAML tag)."""
 
 
-def _represent_function(dumper: yaml.Dumper, value: _FunctionTag):
-    return dumper.represent_scalar("!function", str(value))
-
-
 class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(_FunctionTag, _represent_function)
+_Dumper.add_representer(_FunctionTag, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
+# Multi-line prompts as literal blocks, so the YAML reads like the prompt it renders;
+# bare newlines (stop sequences) as "\n".
+def _str_style(value: str) -> str | None:
+    if "\n" not in value:
+        return None
+    return "|" if value.strip() else '"'
 
 
-def _mean(name: str) -> dict:
+_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style=_str_style(value)))
+
+
+def _mean(name: str) -> dict[str, Any]:
     return {"metric": name, "aggregation": "mean", "higher_is_better": True}
 
 
-def task_definitions(dataset_path: str) -> dict[str, dict]:
-    common = {"dataset_path": dataset_path, "test_split": "test", "fewshot_split": "train",
-              "metadata": {"version": 1.0}}
+def task_definitions(dataset_path: str, revision: str | None = None) -> dict[str, dict[str, Any]]:
+    """The task configs (lm-eval ``TaskConfig`` keys) for a dataset folder or Hub repo id.
+
+    Prompts are single-line-per-field so few-shot examples (joined by a blank
+    line) stay separable; the instruction from the ``messages`` column goes in
+    ``description``, which lm-eval prints once before the examples.
+    """
+    common: dict[str, Any] = {"dataset_path": dataset_path}
+    if revision:
+        common["dataset_kwargs"] = {"revision": revision}
+    common.update({"test_split": "test", "fewshot_split": "train", "metadata": {"version": 1.0}})
     return {
         "dsgen_qa": {
             "task": "dsgen_qa", "dataset_name": "qa", **common,
             "output_type": "generate_until",
+            "description": "Answer each question with a short span copied from the passage.\n\n",
             "doc_to_text": "Passage: {{context}}\nQuestion: {{question}}\nAnswer:",
             "doc_to_target": "{{answers.text[0]}}",
             "target_delimiter": " ",
@@ -93,14 +129,18 @@ def task_definitions(dataset_path: str) -> dict[str, dict]:
         "dsgen_fact_check": {
             "task": "dsgen_fact_check", "dataset_name": "fact_check", **common,
             "output_type": "multiple_choice",
-            "doc_to_text": "Passage: {{context}}\nClaim: {{claim}}\nDoes the passage support the claim? Answer:",
-            "doc_to_choice": ["SUPPORTS", "REFUTES", "NOT ENOUGH INFO"],
-            "doc_to_target": "{{label}}",
-            "metric_list": [_mean("acc")],
+            "description": f"Does the passage support the claim? Answer {', '.join(LABELS[:-1])} or {LABELS[-1]}.\n\n",
+            "doc_to_text": "Passage: {{context}}\nClaim: {{claim}}\nAnswer:",
+            # ``label`` is a ClassLabel: its integer indexes doc_to_choice.
+            "doc_to_choice": list(LABELS),
+            "doc_to_target": "label",
+            "target_delimiter": " ",
+            "metric_list": [_mean("acc"), _mean("acc_norm")],
         },
         "dsgen_summarization": {
             "task": "dsgen_summarization", "dataset_name": "summarization", **common,
             "output_type": "generate_until",
+            "description": "Summarize each article in a few sentences.\n\n",
             "doc_to_text": "Article: {{document}}\nSummary:",
             "doc_to_target": "{{summary}}",
             "target_delimiter": " ",
@@ -111,23 +151,42 @@ def task_definitions(dataset_path: str) -> dict[str, dict]:
     }
 
 
-def write_harness_tasks(folder: Path, dataset_dir: Path | None = None, repo_id: str | None = None) -> list[Path]:
-    """Write task YAMLs, a ``dsgen`` group and ``utils.py`` into ``folder``.
+def write_harness_tasks(
+    folder: Path,
+    dataset_dir: Path | None = None,
+    repo_id: str | None = None,
+    revision: str | None = None,
+) -> list[Path]:
+    """Write the task YAMLs, a ``dsgen`` group and ``utils.py`` into ``folder``.
 
-    Tasks point at ``repo_id`` (a Hub dataset) when given, else at the absolute
-    ``dataset_dir`` so ``lm_eval --include_path`` works from any directory.
+    Tasks read the Hub dataset ``repo_id`` (at ``revision``) when given, else the
+    absolute ``dataset_dir``, so ``lm_eval --include_path`` works from any directory.
+    Returns the written paths.
     """
     if (dataset_dir is None) == (repo_id is None):
         raise ValueError("give exactly one of dataset_dir or repo_id")
-    path = repo_id if repo_id is not None else str(Path(dataset_dir).resolve())
+    if repo_id is not None:
+        source, path = f"Hub dataset {repo_id}" + (f" (revision {revision})" if revision else ""), repo_id
+    else:
+        path = str(Path(dataset_dir).resolve())
+        source = f"dataset folder {path}"
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    header = f"# lm-evaluation-harness task written by dsgen; reads the {source}.\n"
     written = []
-    tasks = task_definitions(path)
+    tasks = task_definitions(path, revision if repo_id is not None else None)
     for name, spec in tasks.items():
-        target = folder / f"{name}.yaml"
-        target.write_text(yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        written.append(target)
-    group = {"group": "dsgen", "task": list(tasks), "metadata": {"version": 1.0}}
-    (folder / "dsgen.yaml").write_text(yaml.dump(group, Dumper=_Dumper, sort_keys=False), encoding="utf-8")
-    (folder / "utils.py").write_text(UTILS, encoding="utf-8")
-    return written + [folder / "dsgen.yaml", folder / "utils.py"]
+        written.append(_write(folder / f"{name}.yaml", header + _dump(spec)))
+    group = {"group": GROUP, "task": list(tasks), "metadata": {"version": 1.0}}
+    written.append(_write(folder / f"{GROUP}.yaml", header + _dump(group)))
+    written.append(_write(folder / "utils.py", UTILS))
+    return written
+
+
+def _dump(spec: dict[str, Any]) -> str:
+    return yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

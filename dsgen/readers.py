@@ -1,7 +1,9 @@
 """File formats dsgen reads: plain text, Markdown, HTML and JSONL.
 
 Each reader turns bytes into ``(title_hint, text)`` pairs; normalization and
-ids happen in :mod:`dsgen.corpus`.
+ids happen in :mod:`dsgen.corpus`. A file that cannot be read at all raises
+:class:`InputRejected` (with a reason code); a bad record inside a multi-article
+file (one JSONL line) becomes a :class:`BadRecord` so the other records survive.
 """
 
 from __future__ import annotations
@@ -10,9 +12,29 @@ import json
 import re
 from dataclasses import dataclass
 
+import yaml
+
 from dsgen.errors import CorpusError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+
+
+class InputRejected(CorpusError):
+    """A whole file cannot be used; ``reason`` is the code recorded in the build report."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """One unusable record of a multi-article file (e.g. a malformed JSONL line)."""
+
+    source: str
+    reason: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -24,28 +46,63 @@ class RawArticle:
     source: str  # path relative to the seeds folder, plus "#L<n>" for JSONL lines
 
 
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+#: Preferred among equally plausible legacy encodings: most non-UTF-8 articles
+#: are Windows-1252 / Latin-1, and charset detection scores e.g. cp1250 the same.
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
+#: A larger share of non-printable characters than this means binary data.
+_MAX_CONTROL_SHARE = 0.01
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Decode bytes to text, returning ``(text, encoding)``.
 
-    UTF-8 (with or without BOM) first; otherwise charset detection. Raises
-    ``CorpusError`` for binary data or an undetectable encoding.
+    A byte-order mark wins; then strict UTF-8; otherwise charset detection,
+    preferring Windows-1252 among equally good guesses. Raises
+    :class:`InputRejected` for binary data or an undetectable encoding.
     """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _check_printable(data.decode(encoding)), encoding
+            except UnicodeDecodeError:
+                break
     if b"\x00" in data[:8192]:
-        raise CorpusError("binary file (contains NUL bytes)")
+        raise InputRejected("binary_file", "binary file (contains NUL bytes)")
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        return _check_printable(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise CorpusError("cannot detect the text encoding")
-    return str(best), best.encoding
+    matches = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    if not matches:
+        raise InputRejected("unknown_encoding", "not UTF-8 and the text encoding cannot be detected")
+    best = matches[0]
+    close = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.05]
+    chosen = next((m for enc in _WESTERN for m in close if m.encoding == enc), best)
+    return _check_printable(str(chosen)), chosen.encoding
+
+
+def _check_printable(text: str) -> str:
+    """``text``, unless control characters say it is binary data that happened to decode."""
+    sample = text[:65536]
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or 0x7F <= ord(ch) < 0xA0 or ch == "\ufffd")
+    if sample and bad / len(sample) > _MAX_CONTROL_SHARE:
+        raise InputRejected("binary_file", f"binary file ({bad} control characters in the first {len(sample)})")
+    return text
 
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-               "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol")
+               "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol", "main",
+               "hr", "dl", "dt", "dd", "figure", "figcaption", "caption", "address", "details", "summary")
+_CELL_TAGS = ("td", "th")
 
 
 def read_html(text: str) -> tuple[str | None, str]:
@@ -64,6 +121,8 @@ def read_html(text: str) -> tuple[str | None, str]:
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")
         tag.insert_after("\n")
+    for tag in soup.find_all(_CELL_TAGS):  # table cells: keep "a b", not "ab"
+        tag.insert_after(" ")
     body = soup.get_text()
     if title and not body.lstrip().startswith(title):
         body = title + "\n" + body
@@ -85,34 +144,66 @@ _MD_RULES = [
 ]
 
 
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
 def read_markdown(text: str) -> tuple[str | None, str]:
-    """Markdown to plain text; the first ``# heading`` is the title."""
+    """Markdown to plain text; the title is front matter's ``title`` or the first ``# heading``."""
+    title = None
+    front = _FRONT_MATTER.match(text)
+    if front:
+        text = text[front.end():]
+        try:
+            meta = yaml.safe_load(front.group(1))
+        except yaml.YAMLError:
+            meta = None
+        if isinstance(meta, dict) and isinstance(meta.get("title"), str) and meta["title"].strip():
+            title = meta["title"].strip()
+    text = _HTML_COMMENT.sub("", text)
     m = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, re.M)
-    title = m.group(1).strip() if m else None
+    if title is None and m:
+        title = m.group(1).strip()
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
+    if title and not text.lstrip().startswith(title):
+        text = title + "\n" + text
     return title, text
 
 
-def read_jsonl(text: str, source: str) -> list[RawArticle]:
-    """One article per line: objects with ``text`` and optional ``title``."""
-    out: list[RawArticle] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
+    """One article per line: objects with ``text`` and optional ``title``.
+
+    A malformed line is a :class:`BadRecord` (recorded, the other lines kept).
+    Lines end only at ``\\n``: JSON strings may hold raw U+2028 and similar
+    characters that :meth:`str.splitlines` would wrongly split on.
+    """
+    out: list[RawArticle | BadRecord] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
+        where = f"{source}#L{n}"
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(f"line {n}: invalid JSON ({exc.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            out.append(BadRecord(where, "invalid_json", f"line {n}: {msg}"))
+            continue
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise CorpusError(f"line {n}: expected an object with a string 'text' field")
+            out.append(BadRecord(where, "missing_text", f"line {n}: expected an object with a string 'text' field"))
+            continue
         title = obj.get("title")
-        out.append(RawArticle(obj["text"], title if isinstance(title, str) else None, f"{source}#L{n}"))
+        out.append(RawArticle(obj["text"], title if isinstance(title, str) else None, where))
     return out
 
 
-def read_articles(data: bytes, suffix: str, source: str) -> list[RawArticle]:
-    """Articles in one file's bytes, by file suffix."""
+def read_articles(data: bytes, suffix: str, source: str) -> list[RawArticle | BadRecord]:
+    """Articles (and unusable records) in one file's bytes, by file suffix.
+
+    Raises:
+        InputRejected: the file as a whole cannot be read.
+    """
     text, _ = decode(data)
     if suffix == ".jsonl":
         return read_jsonl(text, source)

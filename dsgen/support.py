@@ -15,6 +15,7 @@ Measures are deliberately simple and documented so users can reason about them:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from dsgen.entities import NUMBER_WORDS, numeric_mentions
@@ -39,7 +40,9 @@ NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neith
 _NAME_TOKEN = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*\w|(?<![\w’'])[A-Z]\b")
 
 
-def content_tokens(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def content_tokens(text: str) -> frozenset[str]:
+    """Lower-cased content words of ``text`` (cached: the same sentences are compared often)."""
     out = set()
     for w in words(text):
         low = w.lower().replace("’", "'")
@@ -47,7 +50,7 @@ def content_tokens(text: str) -> set[str]:
             low = low[:-2]
         if low and low not in STOPWORDS:
             out.add(low)
-    return out
+    return frozenset(out)
 
 
 def token_recall(text: str, evidence: str) -> float:

@@ -21,9 +21,17 @@ from dsgen.errors import TemplateError
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+class _NoFileAccess(jinja2.BaseLoader):
+    """Refuses ``include``/``import``/``extends``: a template reads no other file."""
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        raise jinja2.TemplateNotFound(template, f"{template!r}: templates cannot include, import or extend files")
+
+
 def make_environment(filters: dict[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
-    """A sandboxed environment: strict undefineds, no autoescape (plain text)."""
+    """A sandboxed environment: strict undefineds, no file access, no autoescape (plain text)."""
     env = ImmutableSandboxedEnvironment(
+        loader=_NoFileAccess(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -51,6 +59,8 @@ class Template:
             raise TemplateError(f"template {self.origin}: unsafe operation refused ({exc})") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template {self.origin}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - template code is user code: 1/0, range(10**9), ...
+            raise TemplateError(f"template {self.origin}: {type(exc).__name__}: {exc}") from None
 
 
 class TemplateStore:

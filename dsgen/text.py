@@ -15,9 +15,16 @@ from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 from dsgen.types import Span
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+#: Invisible characters: zero-width spaces and joiners, soft hyphen, BOM, and the
+#: bidirectional controls that can make text display differently from what it
+#: says ("Trojan Source"); none of them belongs in a span a reader checks.
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e" \
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ZERO_WIDTH = dict.fromkeys(map(ord, INVISIBLE), None)
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0/C1 controls (tab, newline and NEL are whitespace, handled above/below) and lone
+# surrogates, which JSON escapes can produce and UTF-8 cannot encode.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 # Abbreviations Punkt must not treat as sentence ends (it is used untrained).
@@ -84,19 +91,54 @@ def _punkt() -> PunktSentenceTokenizer:
     return PunktSentenceTokenizer(params)
 
 
+#: Longest stretch handed to Punkt at once. NLTK runs its regexes under a 5 s
+#: wall-clock limit, which one multi-megabyte line (a minified page, a JSON dump)
+#: exceeds; longer lines are cut into windows at sentence ends first.
+MAX_PUNKT_CHARS = 50_000
+_WINDOW_CUT = re.compile(r"[.!?][\"'”’)\]]*\s+")
+
+
+def _windows(line: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """``[start, end)`` pieces of ``line`` no longer than ``limit``, cut after a
+    sentence end when there is one, else at a space, else anywhere."""
+    limit = limit or MAX_PUNKT_CHARS
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while len(line) - pos > limit:
+        hi = pos + limit
+        cut = None
+        for m in _WINDOW_CUT.finditer(line, pos + limit // 2, hi):
+            cut = m.end()
+        if cut is None:
+            space = line.rfind(" ", pos + 1, hi)
+            cut = space + 1 if space > pos else hi
+        out.append((pos, cut))
+        pos = cut
+    out.append((pos, len(line)))
+    return out
+
+
 def sentences(text: str) -> list[Sentence]:
     """Sentences of every line, via NLTK's Punkt; spans index ``text``.
 
     Lines are split first because articles put one paragraph (or heading) per
-    line, and a heading must never glue onto the next sentence.
+    line, and a heading must never glue onto the next sentence. The last few
+    results are cached: validation asks again for the same document.
     """
+    return list(_sentences(text, MAX_PUNKT_CHARS))
+
+
+@lru_cache(maxsize=4)
+def _sentences(text: str, limit: int) -> tuple[Sentence, ...]:
     tok = _punkt()
     out: list[Sentence] = []
     for line in lines(text):
-        base = line.span.start
-        for start, end in tok.span_tokenize(line.text):
-            out.append(Sentence(Span(base + start, base + end), line.text[start:end], line.index))
-    return out
+        for lo, hi in _windows(line.text, limit):
+            base = line.span.start + lo
+            piece = line.text[lo:hi]
+            for start, end in tok.span_tokenize(piece):
+                out.append(Sentence(Span(base + start, base + end), piece[start:end], line.index))
+    return tuple(out)
 
 
 _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")

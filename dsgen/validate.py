@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from dsgen.boilerplate import overlaps
@@ -47,14 +48,20 @@ def label_name(value: Any) -> str | None:
     return None
 
 
-def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Sequence[Span] = ()) -> list[Problem]:
-    """All rule violations of one row of ``config`` against its document ``text``."""
+def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Sequence[Span] = (), *,
+              sentence_texts: Sequence[str] | None = None) -> list[Problem]:
+    """All rule violations of one row of ``config`` against its document ``text``.
+
+    ``sentence_texts`` are the sentences of ``text`` if the caller has them already.
+    """
     if text is None:
         return [Problem("unknown_document", f"doc_id {row.get('doc_id')!r} not in documents")]
     problems = _check_common(row, text, blocked)
     if problems and problems[0].reason in ("evidence_missing", "span_out_of_range"):
         return problems
-    checker = {"qa": _check_qa, "summarization": _check_summary, "fact_check": _check_fact}.get(config)
+    if config == "fact_check":
+        return problems + _check_fact(row, text, sentence_texts)
+    checker = {"qa": _check_qa, "summarization": _check_summary}.get(config)
     if checker is None:
         return problems + [Problem("unknown_config", config)]
     return problems + checker(row, text)
@@ -155,7 +162,13 @@ def _supported(claim: str, evidence: str) -> Problem | None:
     return None
 
 
-def _check_fact(row, text) -> list[Problem]:
+@lru_cache(maxsize=64)
+def _sentence_texts(text: str) -> tuple[str, ...]:
+    # Cached: every NOT ENOUGH INFO row of a document is checked against all its sentences.
+    return tuple(s.text for s in sentences(text))
+
+
+def _check_fact(row, text, sentence_texts=None) -> list[Problem]:
     out = _check_context(row, text)
     label = label_name(row.get("label"))
     claim = (row.get("claim") or "").strip()
@@ -188,7 +201,7 @@ def _check_fact(row, text) -> list[Problem]:
             elif claim in text:
                 out.append(Problem("refutes_claim_in_document"))
     else:
-        p = nei_problem(claim, text, [s.text for s in sentences(text)])
+        p = nei_problem(claim, text, _sentence_texts(text) if sentence_texts is None else sentence_texts)
         if p:
             out.append(Problem(p))
     return out

@@ -20,6 +20,8 @@ from dsgen.types import Candidate, Document, Span
 # Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT")
 MIN_WORDS, MAX_WORDS = 8, 45
+#: Other articles a document borrows NOT ENOUGH INFO claims from (its neighbours in the build).
+NEI_NEIGHBOURS = 8
 
 
 def _claimable(es: EvidenceSentence) -> bool:
@@ -38,13 +40,16 @@ class FactCheckTemplatePass(Pass):
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
         per_label = int(ctx.options.get("claims_per_label", 6))
         pool = list(ctx.neighbours) or list(docs)
+        position = {d.doc_id: i for i, d in enumerate(pool)}
+        claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims
         for doc in docs:
             analysis = ctx.analysis(doc)
             sentences = [es for es in analysis.evidence_sentences if _claimable(es)]
             rng = ctx.rng(self.name, doc.doc_id)
             yield from self._supports(doc, ctx, rng.sample(sentences, min(per_label, len(sentences))))
             yield from self._refutes(doc, ctx, sentences, per_label, rng)
-            yield from self._not_enough_info(doc, ctx, [d for d in pool if d.doc_id != doc.doc_id], per_label, rng)
+            others = [d for d in nearby(pool, position.get(doc.doc_id)) if d.doc_id != doc.doc_id]
+            yield from self._not_enough_info(doc, ctx, others, claims, per_label, rng)
 
     def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: Span,
                    generator: str, change: dict | None = None) -> Candidate:
@@ -95,13 +100,14 @@ class FactCheckTemplatePass(Pass):
             out.append(self._candidate(doc, ctx, claim, "REFUTES", es.span, f"fact_check/swap_{m.kind.lower()}", change))
         yield from sorted(out, key=lambda c: c.evidence[0].start)
 
-    def _not_enough_info(self, doc, ctx, others, limit, rng) -> Iterable[Candidate]:
+    def _not_enough_info(self, doc, ctx, others, claims, limit, rng) -> Iterable[Candidate]:
         analysis = ctx.analysis(doc)
         options = []
         for other in others:
-            for es in ctx.analysis(other).evidence_sentences:
-                if _claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions):
-                    options.append(es)
+            if other.doc_id not in claims:
+                claims[other.doc_id] = [es for es in ctx.analysis(other).evidence_sentences
+                                        if _claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions)]
+            options.extend(claims[other.doc_id])
         rng.shuffle(options)
         count = 0
         for es in options:
@@ -114,6 +120,18 @@ class FactCheckTemplatePass(Pass):
                 continue
             count += 1
             yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
+
+
+def nearby(pool: Sequence[Document], i: int | None, size: int = NEI_NEIGHBOURS) -> Sequence[Document]:
+    """The ``size`` documents around position ``i`` of ``pool`` (plus ``i`` itself).
+
+    NOT ENOUGH INFO claims come from these, so the cost per document stays
+    constant however large the pool (a chunk of the build) is.
+    """
+    if i is None or len(pool) <= size + 1:
+        return pool
+    lo = max(0, min(i - size // 2, len(pool) - size - 1))
+    return pool[lo : lo + size + 1]
 
 
 def _sentence_at(ctx: PassContext, doc: Document, span: Span):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
 
 from dsgen.errors import TemplateError
@@ -24,6 +25,15 @@ PLACEHOLDERS = {
 _KNOWN_KINDS = {"MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE", "NAME"}
 
 
+#: Markers put around a mention so a rule compiled once can only match with its answer
+#: there. Normalized text holds no control characters, so they cannot occur in it.
+_OPEN, _CLOSE = "\x00", "\x01"
+_MARKED = object()
+#: What, written right next to ``<ANSWER>``, could see the markers instead of the answer.
+_PEEK_BEFORE = re.compile(r"(?:\\[bB]|<SUBJ>)$")
+_PEEK_AFTER = re.compile(r"^\\[bB]")
+
+
 @dataclass(frozen=True)
 class QuestionRule:
     """One sentence pattern and the question it becomes."""
@@ -34,10 +44,59 @@ class QuestionRule:
     question: Template
 
     def regex(self, answer: str) -> re.Pattern:
-        source = self.pattern.replace("<ANSWER>", f"(?P<answer>{re.escape(answer)})")
-        for key, value in PLACEHOLDERS.items():
-            source = source.replace(key, value)
-        return re.compile(source)
+        return _compile(self.pattern, answer)
+
+    def any_answer(self) -> re.Pattern:
+        """The rule with any text as the answer: no match here means no match for any answer."""
+        return _compile(self.pattern, None)
+
+    @cached_property
+    def markable(self) -> bool:
+        """Whether matching on marked text is exact for this pattern (see :meth:`match`)."""
+        before, _, after = self.pattern.partition("<ANSWER>")
+        while before.endswith(("<QUAL>", "<NOART>")):  # consume or look back only
+            before = before[: before.rindex("<")]
+        return (self.pattern.count("<ANSWER>") == 1 and not _PEEK_BEFORE.search(before)
+                and not _PEEK_AFTER.search(after) and "(?=" not in before and "(?!" not in before
+                and "(?<" not in after and "<NOART>" not in after)
+
+    def match(self, text: str, start: int, answer: str) -> dict[str, str] | None:
+        """Groups of the first match of this rule in ``text`` whose answer is ``answer``
+        at ``start``, or ``None``.
+
+        Compiling a pattern per answer is far dearer than matching, so when ``answer``
+        occurs once in ``text`` the mention is fenced by markers and one pattern per
+        rule (answer = whatever lies between the markers) does the search. Only the
+        answer element can consume the markers, so this finds exactly what the
+        answer-specific pattern finds, unless the pattern peeks at the answer from
+        outside it (``\\b`` or a lookaround next to ``<ANSWER>``): such rules, and
+        repeated answers, take the answer-specific pattern.
+        """
+        if (self.markable and text.find(answer) == start and text.find(answer, start + 1) == -1
+                and _OPEN not in text and _CLOSE not in text):
+            marked = f"{text[:start]}{_OPEN}{answer}{_CLOSE}{text[start + len(answer):]}"
+            m = _compile(self.pattern, _MARKED).search(marked)
+            if not m:
+                return None
+            return {k: (v or "").replace(_OPEN, "").replace(_CLOSE, "") for k, v in m.groupdict().items()}
+        if not self.any_answer().search(text):
+            return None
+        m = self.regex(answer).search(text)
+        if not m or m.start("answer") != start:
+            return None
+        return {k: v or "" for k, v in m.groupdict().items()}
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str, answer) -> re.Pattern:
+    if answer is _MARKED:
+        group = f"{_OPEN}(?P<answer>[^{_CLOSE}]*){_CLOSE}"
+    else:
+        group = "(?P<answer>" + (r"[\s\S]+?" if answer is None else re.escape(answer)) + ")"
+    source = pattern.replace("<ANSWER>", group)
+    for key, value in PLACEHOLDERS.items():
+        source = source.replace(key, value)
+    return re.compile(source)
 
 
 def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRule]:
@@ -111,10 +170,9 @@ class QATemplatePass(Pass):
                     for rule in rules:
                         if mention.kind not in rule.kinds:
                             continue
-                        m = rule.regex(mention.text).search(es.text)
-                        if not m or m.start("answer") != mention.start:
+                        groups = rule.match(es.text, mention.start, mention.text)
+                        if groups is None:
                             continue
-                        groups = {k: v or "" for k, v in m.groupdict().items()}
                         if not _clean_clause(groups.get("pre", "")):
                             continue
                         question = tidy_question(rule.question.render(**groups))

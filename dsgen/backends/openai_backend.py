@@ -1,0 +1,203 @@
+"""Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, TGI) as a backend."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+import httpx
+
+from dsgen.backends.base import Backend, GenerationRequest, backends, cut_at_stop
+from dsgen.errors import BackendError
+
+__all__ = ["OpenAIBackend"]
+
+DEFAULT_BASE_URL = "http://localhost:8000/v1"
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+_MAX_STOP = 4  # the OpenAI API accepts at most four stop strings; the rest are cut locally
+
+
+@backends.register("openai")
+class OpenAIBackend(Backend):
+    """Completes prompts through ``/completions`` (or ``/chat/completions``) over HTTP.
+
+    Requests run in parallel, at most ``concurrency`` at a time, and come back in request
+    order. Connection errors, timeouts, 429 and 5xx answers are retried with exponential
+    backoff (honouring ``Retry-After``); anything else fails with a one-line ``BackendError``.
+    The API key is sent as a bearer token and appears in no message, log or ``repr``.
+
+    Args:
+        model: Model name the server knows (also this backend's ``model_id``).
+        base_url: Server root including ``/v1``; default ``$OPENAI_BASE_URL`` or
+            ``http://localhost:8000/v1``.
+        api_key: Bearer token; default ``$OPENAI_API_KEY``, then ``$DSGEN_API_KEY``.
+        concurrency: Requests in flight at once.
+        timeout: Seconds per HTTP request.
+        max_retries: Retries per request after the first attempt.
+        chat: ``True`` sends the prompt as one user message to ``/chat/completions``.
+        backoff: First retry delay in seconds; doubles each retry.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        chat: bool = False,
+        backoff: float = 0.5,
+    ) -> None:
+        if not model:
+            raise BackendError("the openai backend needs a model name (--model NAME)")
+        if concurrency < 1:
+            raise BackendError(f"concurrency must be at least 1, got {concurrency}")
+        self.model = model
+        self.model_id = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.chat = chat
+        self.backoff = backoff
+        self.prompt_tokens = 0
+        self.generated_tokens = 0
+        self._lock = threading.Lock()
+        key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("DSGEN_API_KEY")
+        self._secret = key or ""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, chat={self.chat})"
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        if not requests:
+            return []
+        if self.concurrency == 1 or len(requests) == 1:
+            return [self._complete(r) for r in requests]
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)))
+        try:
+            futures = [pool.submit(self._complete, r) for r in requests]
+            return [f.result() for f in futures]
+        finally:
+            # On the first failure, drop queued requests instead of retrying each of them.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ----------------------------------------------------------------- internals
+
+    def _payload(self, request: GenerationRequest) -> tuple[str, dict]:
+        params = request.params
+        body: dict = {
+            "model": self.model,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+        }
+        stop = [s for s in params.stop if s][:_MAX_STOP]
+        if stop:
+            body["stop"] = stop
+        if self.chat:
+            body["messages"] = [{"role": "user", "content": request.prompt}]
+            return "/chat/completions", body
+        body["prompt"] = request.prompt
+        return "/completions", body
+
+    def _complete(self, request: GenerationRequest) -> str:
+        path, body = self._payload(request)
+        data = self._post(path, body)
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"] if self.chat else choice["text"]
+        except (KeyError, IndexError, TypeError):
+            raise BackendError(
+                f"unexpected answer from {self.base_url}{path}: no choices[0] "
+                f"{'message.content' if self.chat else 'text'}"
+            ) from None
+        usage = data.get("usage") or {}
+        with self._lock:
+            self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+            self.generated_tokens += int(usage.get("completion_tokens") or 0)
+        return cut_at_stop(text or "", request.params.stop)
+
+    def _post(self, path: str, body: dict) -> dict:
+        for attempt in range(self.max_retries + 1):
+            last_try = attempt == self.max_retries
+            try:
+                response = self._client.post(path, json=body)
+            except httpx.TransportError as exc:
+                if last_try:
+                    raise BackendError(self._transport_message(exc)) from None
+                self._sleep(attempt, None)
+                continue
+            if response.status_code in _RETRY_STATUS and not last_try:
+                self._sleep(attempt, response.headers.get("retry-after"))
+                continue
+            if response.status_code >= 400:
+                raise BackendError(self._status_message(path, response))
+            try:
+                return response.json()
+            except ValueError:
+                raise BackendError(f"{self.base_url}{path} answered with invalid JSON") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff * (2**attempt) * (1 + random.random() / 4)
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), 60.0))
+        time.sleep(delay)
+
+    def _transport_message(self, exc: httpx.TransportError) -> str:
+        if isinstance(exc, httpx.TimeoutException):
+            reason = f"no answer within {self.timeout:g} s"
+        elif isinstance(exc, httpx.ConnectError):
+            reason = _reason(exc) or "connection failed"
+        else:
+            reason = _reason(exc) or type(exc).__name__
+        tries = self.max_retries + 1
+        return self._scrub(
+            f"cannot reach OpenAI-compatible server at {self.base_url}: {reason} "
+            f"(after {tries} attempt{'s' if tries > 1 else ''})"
+        )
+
+    def _status_message(self, path: str, response: httpx.Response) -> str:
+        detail = ""
+        try:
+            error = response.json().get("error")
+            detail = error.get("message", "") if isinstance(error, dict) else str(error or "")
+        except (ValueError, AttributeError):
+            detail = response.text
+        detail = " ".join(detail.split())[:200]
+        message = f"{self.base_url}{path} answered HTTP {response.status_code}"
+        if response.status_code in (401, 403):
+            message += " (check the API key: OPENAI_API_KEY or DSGEN_API_KEY)"
+        return self._scrub(f"{message}: {detail}" if detail else message)
+
+    def _scrub(self, text: str) -> str:
+        """Servers sometimes echo the bad key back; never pass it on."""
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def _reason(exc: Exception) -> str:
+    """A short lower-case cause, e.g. 'connection refused'."""
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    for known in ("connection refused", "name or service not known", "no route to host",
+                  "network is unreachable", "connection reset"):
+        if known in lowered:
+            return known
+    return text[:200]

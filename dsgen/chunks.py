@@ -1,0 +1,141 @@
+"""A chunk of documents -> checked candidate rows: the work a build hands to workers.
+
+Everything here depends only on the chunk and a picklable :class:`WorkerSpec`, so a
+chunk gives the same :class:`ChunkResult` in the main process, in a
+``multiprocessing`` worker or in a Ray task; the main process then only dedupes,
+splits and writes, in chunk order, which keeps the output identical for any number
+of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from dsgen.dedupe import Signature, dedupe_key, signature
+from dsgen.passes import PassContext, get_pass
+from dsgen.rows import MessageRenderer, candidate_row, document_row
+from dsgen.templates import TemplateStore
+from dsgen.types import Candidate, Document
+from dsgen.validate import check_row
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to rebuild the passes' context (all picklable)."""
+
+    templates_dir: Path
+    seed: int
+    passes: tuple[str, ...]  # the passes workers run (templated ones), in build order
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """One candidate after row building and validation, before dedupe.
+
+    ``reason`` is set when the candidate is rejected; otherwise ``signature`` is
+    what the deduper needs.
+    """
+
+    config: str
+    doc_id: str
+    pass_name: str
+    method: str
+    generator: str
+    row: dict[str, Any]
+    raw_output: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    signature: Signature | None = None
+    label: str | None = None  # fact_check label, for the report
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's document rows and, per pass in build order, its outcomes."""
+
+    documents: list[dict[str, Any]]
+    passes: list[tuple[str, list[Outcome]]]
+    seconds: dict[str, float]
+
+
+def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
+            sentence_texts: Sequence[str] | None = None) -> Outcome:
+    """Build the published row of ``cand`` and validate it."""
+    row = candidate_row(cand, doc, renderer)
+    out = Outcome(cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
+    # A model pass may already know a candidate is unusable (unparseable output, failed
+    # roundtrip): it is recorded with the pass's reason instead of being validated.
+    known = cand.meta.get("reject_reason")
+    if known:
+        out.reason, out.detail = known, cand.meta.get("reject_detail", "")
+        return out
+    problems = check_row(cand.config, row, doc.text, ctx.analysis(doc).boilerplate, sentence_texts=sentence_texts)
+    if problems:
+        out.reason = problems[0].reason
+        out.detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
+        return out
+    out.signature = signature(dedupe_key(cand.config, row))
+    if cand.config == "fact_check":
+        out.label = row["label"]
+    return out
+
+
+class ChunkWorker:
+    """Runs the spec's passes over chunks; built once per worker process."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        store = TemplateStore(spec.templates_dir)
+        self.renderer = MessageRenderer(store)
+        self.ctx = PassContext(store, seed=spec.seed, options=dict(spec.options))
+        self.passes = [get_pass(name) for name in spec.passes]
+
+    def run(self, docs: Sequence[Document]) -> ChunkResult:
+        """Document rows and checked outcomes of every pass for one chunk.
+
+        The chunk is also the pool of neighbours (NOT ENOUGH INFO claims come
+        from nearby documents of the same chunk), so results never depend on
+        how chunks are spread over workers.
+        """
+        self.ctx.neighbours = docs
+        by_id = {d.doc_id: d for d in docs}
+        sentence_texts: dict[str, tuple[str, ...]] = {}
+
+        def texts(doc: Document) -> tuple[str, ...]:
+            if doc.doc_id not in sentence_texts:
+                sentence_texts[doc.doc_id] = tuple(s.text for s in self.ctx.analysis(doc).all_sentences)
+            return sentence_texts[doc.doc_id]
+
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        documents = [document_row(doc, self.renderer) for doc in docs]
+        seconds["documents"] = time.perf_counter() - start
+        results = []
+        for p in self.passes:
+            start = time.perf_counter()
+            outcomes = []
+            for cand in p.run(docs, self.ctx):
+                doc = by_id[cand.doc_id]
+                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, texts(doc) if cand.config == "fact_check" else None))
+            results.append((p.name, outcomes))
+            seconds[f"pass:{p.name}"] = time.perf_counter() - start
+        return ChunkResult(documents, results, seconds)
+
+
+_worker: ChunkWorker | None = None
+
+
+def init_worker(spec: WorkerSpec) -> None:
+    """``multiprocessing`` initializer: one :class:`ChunkWorker` per process."""
+    global _worker
+    _worker = ChunkWorker(spec)
+
+
+def run_chunk(docs: Sequence[Document]) -> ChunkResult:
+    """Process one chunk in a worker set up by :func:`init_worker`."""
+    assert _worker is not None, "init_worker was not called in this process"
+    return _worker.run(docs)

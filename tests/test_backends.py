@@ -1,0 +1,393 @@
+"""Model backends and the model-call cache behave as the pipeline relies on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from backend_fixtures import (  # noqa: F401 - fixtures are used by name
+    embedded_backend,
+    fake_completion,
+    openai_server,
+    tiny_backend,
+    tiny_model_dir,
+)
+from dsgen.backends import GenerationParams, GenerationRequest, load_backend
+from dsgen.backends.fake import FakeBackend
+from dsgen.cache import CachedBackend, cache_key
+from dsgen.errors import BackendError
+
+PROMPTS = [
+    "The river",
+    "Question: Who built the library?\nAnswer:",
+    "In 1887 the council built",
+    "x",
+    "Summary: A city grew beside a river; its people built",
+]
+NO_STOP = GenerationParams(max_new_tokens=16, stop=())
+SECRET = "sk-test-SECRET-0123456789"
+
+
+def requests_for(prompts, params=NO_STOP):
+    return [GenerationRequest(p, params) for p in prompts]
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+def test_transformers_returns_one_completion_per_prompt_in_order(tiny_backend):
+    one_by_one = [tiny_backend.generate(requests_for([p]))[0] for p in PROMPTS]
+    batched = tiny_backend.generate(requests_for(PROMPTS))
+    assert len(batched) == len(PROMPTS)
+    assert batched == one_by_one  # left padding + attention mask: padding changes nothing
+    assert len(set(batched)) == len(PROMPTS)  # really different completions, not one repeated
+
+
+def test_transformers_batch_size_does_not_change_greedy_output(tiny_model_dir, tiny_backend):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    single = TransformersBackend(model=tiny_model_dir, batch_size=1)
+    assert single.generate(requests_for(PROMPTS)) == tiny_backend.generate(requests_for(PROMPTS))
+
+
+def test_transformers_cuts_at_stop_string_and_stops_early(tiny_backend):
+    prompt = PROMPTS[1]
+    full = tiny_backend.generate(requests_for([prompt]))[0]
+    stop = full[5:8]  # a string the model is known to produce
+    params = GenerationParams(max_new_tokens=16, stop=(stop,))
+    before = tiny_backend.stats.generated_tokens
+    cut = tiny_backend.generate(requests_for([prompt], params))[0]
+    assert cut == full[: full.index(stop)]
+    assert tiny_backend.stats.generated_tokens - before < 16  # generation stopped early
+
+
+def test_transformers_mixed_params_are_grouped_and_kept_in_order(tiny_backend):
+    other = GenerationParams(max_new_tokens=4, stop=())
+    mixed = [GenerationRequest(p, NO_STOP if i % 2 else other) for i, p in enumerate(PROMPTS)]
+    expected = [tiny_backend.generate([r])[0] for r in mixed]
+    assert tiny_backend.generate(mixed) == expected
+
+
+def test_transformers_seeded_sampling_is_reproducible_and_batch_independent(tiny_backend):
+    sample = GenerationParams(max_new_tokens=16, temperature=1.0, seed=7, stop=())
+    first = tiny_backend.generate(requests_for(PROMPTS, sample))
+    assert tiny_backend.generate(requests_for(PROMPTS, sample)) == first
+    # A prompt's sample does not depend on its batch neighbours or position.
+    assert tiny_backend.generate(requests_for(PROMPTS[2:], sample)) == first[2:]
+    greedy = tiny_backend.generate(requests_for(PROMPTS))
+    reseeded = GenerationParams(max_new_tokens=16, temperature=1.0, seed=8, stop=())
+    assert first != greedy
+    assert tiny_backend.generate(requests_for(PROMPTS, reseeded)) != first
+
+
+def test_transformers_counts_tokens_and_reports_progress(tiny_model_dir):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    done = []
+    backend = TransformersBackend(model=tiny_model_dir, batch_size=2, progress=done.append)
+    backend.generate(requests_for(PROMPTS))
+    assert sum(done) == len(PROMPTS) and len(done) == 3
+    assert backend.stats.calls == 1 and backend.stats.batches == 3
+    assert 0 < backend.stats.generated_tokens <= 16 * len(PROMPTS)
+    assert backend.stats.prompt_tokens > len(PROMPTS)
+    assert backend.stats.tokens_per_second > 0
+
+
+def test_transformers_model_id_is_folder_name(tiny_backend, tiny_model_dir):
+    assert tiny_backend.model_id == tiny_model_dir.name
+    assert tiny_backend.chat_template is False  # the tiny tokenizer has none
+
+
+@pytest.mark.parametrize(
+    "make_model, message",
+    [
+        (lambda tmp: tmp / "does-not-exist", "model folder not found"),
+        (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "cannot load model from"),
+    ],
+)
+def test_transformers_bad_model_folder_is_one_line_backend_error(tmp_path, make_model, message):
+    with pytest.raises(BackendError, match=message) as info:
+        load_backend("transformers", model=str(make_model(tmp_path)))
+    assert "\n" not in str(info.value)
+
+
+def test_transformers_uses_chat_template_when_the_tokenizer_has_one(tiny_model_dir, tmp_path):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    chat_dir = shutil.copytree(tiny_model_dir, tmp_path / "tiny-chat")
+    tokenizer = AutoTokenizer.from_pretrained(chat_dir)
+    tokenizer.chat_template = (
+        "{% for m in messages %}<s>[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}[assistant]{% endif %}"
+    )
+    tokenizer.save_pretrained(chat_dir)
+
+    chat = TransformersBackend(model=chat_dir)
+    plain = TransformersBackend(model=chat_dir, chat_template=False)
+    assert chat.chat_template is True
+    wrapped = "<s>[user] The river\n[assistant]"
+    assert chat.generate(requests_for(["The river"])) == plain.generate(requests_for([wrapped]))
+
+
+def test_transformers_chat_template_requested_but_missing(tiny_model_dir):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    with pytest.raises(BackendError, match="no chat template"):
+        TransformersBackend(model=tiny_model_dir, chat_template=True)
+
+
+@pytest.mark.model
+def test_embedded_model_generates_deterministic_batched_text(embedded_backend):
+    prompts = ["The capital of France is", "Question: What is two plus two?\nAnswer:"]
+    params = GenerationParams(max_new_tokens=8)
+    first = embedded_backend.generate(requests_for(prompts, params))
+    assert embedded_backend.model_id.startswith("google/gemma-3-270m")
+    assert all(text.strip() for text in first)
+    assert all("\n" not in text for text in first)
+    assert embedded_backend.generate(requests_for(prompts, params)) == first
+
+
+# --------------------------------------------------------------------------- openai
+
+
+def openai(server, **kwargs):
+    options = dict(model="served-model", base_url=server.base_url, api_key=SECRET, backoff=0.01)
+    return load_backend("openai", **{**options, **kwargs})
+
+
+def test_openai_completions_in_order_under_concurrency(openai_server):
+    prompts = [f"prompt number {i}" for i in range(12)]
+    # Early prompts answer last, so completion order is the reverse of request order.
+    openai_server.delay = lambda prompt: 0.01 * (12 - int(prompt.split()[-1]))
+    with openai(openai_server, concurrency=4) as backend:
+        out = backend.generate(requests_for(prompts, GenerationParams(max_new_tokens=5)))
+    assert out == [fake_completion(p).split("\n")[0] for p in prompts]  # cut at "\n"
+    path, headers, body = openai_server.requests[0]
+    assert path == "/v1/completions"
+    assert headers["Authorization"] == f"Bearer {SECRET}"
+    assert body["max_tokens"] == 5 and body["temperature"] == 0.0 and body["stop"] == ["\n"]
+    assert body["model"] == "served-model" and "seed" in body and "top_p" in body
+
+
+def test_openai_chat_sends_prompt_as_one_user_message(openai_server):
+    with openai(openai_server, chat=True) as backend:
+        assert backend.generate(requests_for(["hello there"])) == [fake_completion("hello there")]
+    path, _, body = openai_server.requests[0]
+    assert path == "/v1/chat/completions"
+    assert body["messages"] == [{"role": "user", "content": "hello there"}]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_openai_retries_transient_errors_then_succeeds(openai_server, status):
+    openai_server.failures = [status, status]
+    with openai(openai_server, max_retries=3) as backend:
+        assert backend.generate(requests_for(["p"])) == [fake_completion("p")]
+    assert len(openai_server.requests) == 3
+
+
+def test_openai_gives_up_after_max_retries(openai_server):
+    openai_server.failures = [500] * 10
+    with openai(openai_server, max_retries=2) as backend:
+        with pytest.raises(BackendError, match="HTTP 500"):
+            backend.generate(requests_for(["p"]))
+    assert len(openai_server.requests) == 3
+
+
+def test_openai_client_error_is_not_retried_and_key_is_scrubbed(openai_server):
+    openai_server.failures = [401]
+    openai_server.echo_auth_in_errors = True
+    with openai(openai_server) as backend:
+        with pytest.raises(BackendError, match="HTTP 401") as info:
+            backend.generate(requests_for(["p"]))
+    assert len(openai_server.requests) == 1
+    assert SECRET not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_openai_unreachable_server_is_one_line_error_without_key():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    backend = load_backend(
+        "openai", model="m", base_url=url, api_key=SECRET, max_retries=1, backoff=0.01
+    )
+    with pytest.raises(BackendError) as info:
+        backend.generate(requests_for(["p", "q", "r"]))
+    message = str(info.value)
+    assert message.startswith(f"cannot reach OpenAI-compatible server at {url}: connection refused")
+    assert "\n" not in message and SECRET not in message
+    assert SECRET not in repr(backend)
+
+
+def test_openai_defaults_come_from_environment(monkeypatch, openai_server):
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("DSGEN_API_KEY", SECRET)
+    with load_backend("openai", model="m") as backend:
+        backend.generate(requests_for(["p"]))
+    assert openai_server.requests[0][1]["Authorization"] == f"Bearer {SECRET}"
+
+
+# --------------------------------------------------------------------------- fake
+
+
+def test_fake_backend_replies_in_order_records_prompts_and_runs_out():
+    fake = load_backend("fake", replies=["one\nrest", "two"])
+    assert fake.generate(requests_for(["a"], GenerationParams())) == ["one"]
+    assert fake.generate(requests_for(["b"])) == ["two"]
+    assert fake.calls == ["a", "b"] and fake.model_id == "fake"
+    with pytest.raises(BackendError, match="ran out of queued replies"):
+        fake.generate(requests_for(["c"]))
+
+
+def test_fake_backend_responder():
+    fake = FakeBackend(responder=str.upper)
+    assert fake.generate(requests_for(["ab", "cd"])) == ["AB", "CD"]
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def counting_fake():
+    return FakeBackend(responder=lambda prompt: f"answer to {prompt}")
+
+
+def test_cache_second_run_makes_no_model_calls(tmp_path):
+    reqs = requests_for([f"p{i}" for i in range(10)])
+    first = CachedBackend(counting_fake(), tmp_path, chunk_size=3)
+    out = first.generate(reqs)
+    assert (first.hits, first.misses) == (0, 10)
+    assert first.backend.batches == [3, 3, 3, 1]
+
+    second = CachedBackend(counting_fake(), tmp_path)
+    assert second.generate(reqs) == out
+    assert (second.hits, second.misses) == (10, 0)
+    assert second.backend.calls == []
+
+
+def test_cache_keeps_finished_chunks_when_the_model_fails(tmp_path):
+    reqs = requests_for([f"p{i}" for i in range(7)])
+    failing = FakeBackend(replies=["r0", "r1", "r2"])  # runs out during the second chunk
+    with pytest.raises(BackendError):
+        CachedBackend(failing, tmp_path, chunk_size=3).generate(reqs)
+
+    rerun = CachedBackend(counting_fake(), tmp_path, chunk_size=3)
+    out = rerun.generate(reqs)
+    assert out[:3] == ["r0", "r1", "r2"]
+    assert rerun.backend.calls == [f"p{i}" for i in range(3, 7)]
+    assert (rerun.hits, rerun.misses) == (3, 4)
+
+
+def test_cache_survives_sigkill_mid_build(tmp_path):
+    """A build killed with SIGKILL leaves only complete entries; the rerun does the rest."""
+    script = textwrap.dedent(
+        f"""
+        import time
+        from dsgen.backends import GenerationParams, GenerationRequest
+        from dsgen.backends.fake import FakeBackend
+        from dsgen.cache import CachedBackend
+        def slow(prompt):
+            time.sleep(0.05)
+            return "answer to " + prompt
+        reqs = [GenerationRequest(f"p{{i}}", GenerationParams(stop=())) for i in range(200)]
+        CachedBackend(FakeBackend(responder=slow), {str(tmp_path)!r}, chunk_size=2).generate(reqs)
+        """
+    )
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.rglob("*.json"))) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    saved = list(tmp_path.rglob("*.json"))
+    assert 4 <= len(saved) < 200
+    for path in saved:
+        assert json.loads(path.read_text())["completion"].startswith("answer to p")
+
+    rerun = CachedBackend(counting_fake(), tmp_path)
+    reqs = requests_for([f"p{i}" for i in range(200)], GenerationParams(stop=()))
+    assert rerun.generate(reqs) == [f"answer to p{i}" for i in range(200)]
+    assert rerun.hits == len(saved) and rerun.misses == 200 - len(saved)
+
+
+def test_cache_key_depends_on_model_prompt_and_every_param():
+    base = GenerationRequest("p", GenerationParams())
+    variants = [
+        GenerationRequest("q", GenerationParams()),
+        GenerationRequest("p", GenerationParams(max_new_tokens=65)),
+        GenerationRequest("p", GenerationParams(temperature=0.7)),
+        GenerationRequest("p", GenerationParams(top_p=0.9)),
+        GenerationRequest("p", GenerationParams(seed=1)),
+        GenerationRequest("p", GenerationParams(stop=("\n\n",))),
+    ]
+    keys = {cache_key("m", base), cache_key("other-model", base)}
+    keys |= {cache_key("m", v) for v in variants}
+    assert len(keys) == 2 + len(variants)
+    assert cache_key("m", base) == cache_key("m", GenerationRequest("p", GenerationParams()))
+
+
+def test_cache_different_params_call_the_model_again(tmp_path):
+    CachedBackend(counting_fake(), tmp_path).generate(requests_for(["p"]))
+    again = CachedBackend(counting_fake(), tmp_path)
+    again.generate(requests_for(["p"], GenerationParams(max_new_tokens=3)))
+    assert again.backend.calls == ["p"]
+
+
+def test_cache_disabled_always_calls_and_writes_nothing(tmp_path):
+    for _ in range(2):
+        backend = CachedBackend(counting_fake(), tmp_path, enabled=False)
+        backend.generate(requests_for(["p", "q"]))
+        assert backend.backend.calls == ["p", "q"] and backend.hits == 0
+    assert not any(tmp_path.iterdir())
+
+
+def test_cache_sends_duplicate_requests_once_and_reports_progress(tmp_path):
+    done = []
+    backend = CachedBackend(counting_fake(), tmp_path, chunk_size=2, progress=done.append)
+    out = backend.generate(requests_for(["a", "b", "a", "c", "a"]))
+    assert out == ["answer to a", "answer to b", "answer to a", "answer to c", "answer to a"]
+    assert backend.backend.calls == ["a", "b", "c"]
+    assert sum(done) == 5
+
+    done.clear()
+    CachedBackend(counting_fake(), tmp_path, progress=done.append).generate(requests_for(["a", "b"]))
+    assert done == [2]
+
+
+def test_cache_ignores_leftover_temp_files_and_recomputes_corrupt_entries(tmp_path):
+    backend = CachedBackend(counting_fake(), tmp_path)
+    backend.generate(requests_for(["p", "q"]))
+    entries = sorted(tmp_path.rglob("*.json"))
+    entries[0].write_text('{"completion": "trunc')  # e.g. edited by hand
+    (entries[1].parent / ".deadbeef-x.tmp").write_text("{")  # left by a killed writer
+    rerun = CachedBackend(counting_fake(), tmp_path)
+    assert rerun.generate(requests_for(["p", "q"])) == ["answer to p", "answer to q"]
+    assert (rerun.hits, rerun.misses) == (1, 1)
+
+
+def test_cache_never_stores_the_api_key(tmp_path, openai_server):
+    with CachedBackend(openai(openai_server), tmp_path) as backend:
+        backend.generate(requests_for(["p", "q"]))
+    files = list(tmp_path.rglob("*"))
+    assert any(f.suffix == ".json" for f in files)
+    for f in files:
+        assert SECRET not in str(f)
+        if f.is_file():
+            assert SECRET not in f.read_text()

@@ -1,0 +1,90 @@
+"""`dsgen export --format jsonl`: one file per config and split, rows as the parquet has them."""
+
+from __future__ import annotations
+
+import jsonlines
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from dsgen.cli import cli
+from dsgen.errors import DsgenError
+from dsgen.features import CONFIG_NAMES, SPLITS
+from dsgen.jsonl_export import export_jsonl
+from dsgen.types import LABELS
+
+
+def _read(path):
+    with jsonlines.open(path) as reader:
+        return list(reader)
+
+
+def test_writes_one_file_per_config_and_split(built, tmp_path):
+    written = export_jsonl(built, tmp_path / "jsonl")
+    assert written == [tmp_path / "jsonl" / c / f"{s}.jsonl" for c in CONFIG_NAMES for s in SPLITS]
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "jsonl").rglob("*") if p.is_file()) == sorted(
+        p.relative_to(tmp_path) for p in written)  # no partial files left behind
+
+
+@pytest.mark.parametrize("config", CONFIG_NAMES)
+def test_round_trip_matches_the_parquet_rows(built, tmp_path, config):
+    export_jsonl(built, tmp_path / "jsonl")
+    for split in SPLITS:
+        table = pq.read_table(built / "dataset" / config / f"{split}-00000-of-00001.parquet")
+        rows = _read(tmp_path / "jsonl" / config / f"{split}.jsonl")
+        assert len(rows) == table.num_rows
+        expected = table.to_pylist()
+        if config == "fact_check":
+            expected = [{**r, "label": LABELS[r["label"]]} for r in expected]
+        assert rows == expected
+        assert all(list(r) == table.column_names for r in rows)
+
+
+def test_labels_are_names_and_each_line_is_one_row(built, tmp_path):
+    export_jsonl(built, tmp_path / "jsonl")
+    lines = (tmp_path / "jsonl" / "fact_check" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    labels = {row["label"] for row in _read(tmp_path / "jsonl" / "fact_check" / "train.jsonl")}
+    assert labels <= set(LABELS) and "SUPPORTS" in labels
+    assert len(lines) == pq.read_metadata(built / "dataset" / "fact_check" / "train-00000-of-00001.parquet").num_rows
+
+
+def test_export_is_deterministic(built, tmp_path):
+    first = [p.read_bytes() for p in export_jsonl(built, tmp_path / "a")]
+    second = [p.read_bytes() for p in export_jsonl(built, tmp_path / "b")]
+    assert first == second
+
+
+def test_missing_or_incomplete_build_is_a_dsgen_error(built_copy, tmp_path):
+    with pytest.raises(DsgenError, match="no built dataset"):
+        export_jsonl(tmp_path / "nothing", tmp_path / "jsonl")
+    (built_copy / "dataset" / "qa" / "test-00000-of-00001.parquet").unlink()
+    with pytest.raises(DsgenError, match="not a complete dsgen build.*qa/test"):
+        export_jsonl(built_copy, tmp_path / "jsonl")
+
+
+def test_cli_export_defaults_to_out_jsonl(built_copy):
+    result = CliRunner().invoke(cli, ["export", str(built_copy), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 8 file(s)" in result.output
+    assert (built_copy / "jsonl" / "qa" / "test.jsonl").is_file()
+
+
+def test_cli_export_to_a_destination_and_errors_in_one_line(built_copy, tmp_path):
+    result = CliRunner().invoke(cli, ["export", str(built_copy), "-o", str(tmp_path / "elsewhere")])
+    assert result.exit_code == 0 and (tmp_path / "elsewhere" / "summarization" / "train.jsonl").is_file()
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and result.output.count("\n") == 1
+
+
+def test_unicode_line_separators_inside_text_stay_on_one_line(built_copy, tmp_path):
+    path = built_copy / "dataset" / "documents" / "train-00000-of-00001.parquet"
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[0]["title"] = "Line\u2028separator\u2029and\x85next line"
+    pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+
+    export_jsonl(built_copy, tmp_path / "jsonl")
+    target = tmp_path / "jsonl" / "documents" / "train.jsonl"
+    assert len(target.read_text(encoding="utf-8").splitlines()) == len(rows)
+    assert _read(target)[0]["title"] == rows[0]["title"]
