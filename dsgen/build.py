@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import multiprocessing
+import pickle
 import shutil
+import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import jsonlines
 
 from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
+from dsgen.chunks import ChunkResult, ChunkWorker, Outcome, WorkerSpec, init_worker, prepare, run_chunk
 from dsgen.config import BuildConfig
-from dsgen.corpus import load_corpus
-from dsgen.dedupe import Deduper, dedupe_key
+from dsgen.corpus import Skip, iter_corpus
+from dsgen.dedupe import Deduper
+from dsgen.errors import CorpusError
 from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
 from dsgen.parquet_writer import ParquetSink, shard_name
 from dsgen.passes import MODEL_PASSES, PassContext, get_pass
-from dsgen.rows import MessageRenderer, candidate_row, document_row
+from dsgen.rows import MessageRenderer
 from dsgen.split import assign_splits
 from dsgen.templates import TemplateStore, resolve_templates_dir
-from dsgen.types import Candidate, Document
-from dsgen.validate import check_row
+from dsgen.types import Document
 
 #: progress(stage, done, total) — the library never prints; the CLI draws bars.
 Progress = Callable[[str, int, int], None]
@@ -126,109 +132,145 @@ def open_backend(config: BuildConfig):
 def build(config: BuildConfig, progress: Progress | None = None, backend=None) -> BuildResult:
     """Run every selected pass, validate, dedupe, split and publish atomically.
 
+    Documents stream through in chunks of ``config.chunk_size``: templated passes
+    (and row building and validation) run on ``config.num_proc`` worker processes,
+    or as Ray tasks with ``config.engine == "ray"``; model passes, dedupe and
+    writing stay in this process and take chunks in order, so the output is the
+    same for any engine and number of workers.
+
     ``backend`` overrides the configured one (tests pass a fake or shared model).
     The previous ``out_dir`` stays untouched until the new build is complete.
     """
     progress = progress or (lambda stage, done, total: None)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = defaultdict(float)
     t0 = time.perf_counter()
-    corpus = load_corpus(config.seeds_dir, strict=config.strict)
-    docs = corpus.documents
-    timings["read_corpus"] = time.perf_counter() - t0
-
-    store = TemplateStore(resolve_templates_dir(config.templates_dir))
-    renderer = MessageRenderer(store)
-    splits = assign_splits([d.doc_id for d in docs], config.test_size, config.seed)
-    pass_objs = [get_pass(name) for name in config.selected_passes()]
     own_backend = backend is None
-    if backend is None and any(p.needs_backend for p in pass_objs):
-        backend = open_backend(config)
-
     out_dir = Path(config.out_dir)
-    remove_stale(out_dir)  # leftovers of a killed build
-    work = make_work_dir(out_dir)
-    try:
-        dataset_dir = work / "dataset"
-        sinks = {(c, s): ParquetSink(dataset_dir / c / shard_name(s), FEATURES[c]) for c in CONFIG_NAMES for s in SPLITS}
-        tally = _Tally()
-        dedupers = {c: Deduper() for c in CONFIG_NAMES}
-        with jsonlines.open(work / "rejected.jsonl", mode="w", sort_keys=True) as rejected:
-            for doc in docs:
-                row = document_row(doc, renderer)
-                sinks[("documents", splits[doc.doc_id])].write(row)
-                tally.counts["documents"][splits[doc.doc_id]] += 1
-            ctx = PassContext(store, seed=config.seed, backend=backend, neighbours=docs if len(docs) <= config.chunk_size else (),
-                              options={**config.options, "model_items_per_doc": config.model_items_per_doc,
-                                       "temperature": config.temperature, "progress": progress})
-            by_id = {d.doc_id: d for d in docs}
-            done = 0
-            for chunk in _chunks(docs, config.chunk_size):
-                if len(docs) > config.chunk_size:
-                    ctx.neighbours = chunk
-                for p in pass_objs:
-                    tally.pass_method[p.name] = p.method
-                    start = time.perf_counter()
-                    for cand in p.run(chunk, ctx):
-                        _publish(cand, by_id[cand.doc_id], ctx, renderer, splits, sinks, dedupers, tally, rejected)
-                    timings[f"pass:{p.name}"] = timings.get(f"pass:{p.name}", 0.0) + time.perf_counter() - start
-                done += len(chunk)
-                progress("passes", done, len(docs))
-        for sink in sinks.values():
-            sink.close()
-        report = _report(config, corpus, docs, splits, tally, timings, backend, t0)
-        _write_card(dataset_dir, report, docs, splits, config)
-        shutil.copy(store.path("boilerplate.yaml"), work / "boilerplate.yaml")
-        from dsgen.harness import write_harness_tasks
+    work = None
+    with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack:
+        metas, skipped = _spool_corpus(config, spool)
+        timings["read_corpus"] = time.perf_counter() - t0
+        templates_dir = resolve_templates_dir(config.templates_dir)
+        store = TemplateStore(templates_dir)
+        splits = assign_splits([m.doc_id for m in metas], config.test_size, config.seed)
+        pass_objs = [get_pass(name) for name in config.selected_passes()]
+        options = {**config.options, "model_items_per_doc": config.model_items_per_doc, "temperature": config.temperature}
+        spec = WorkerSpec(templates_dir, config.seed, tuple(p.name for p in pass_objs if not p.needs_backend), options)
+        if config.engine == "ray":
+            from dsgen.engine_ray import ray_results
 
-        write_harness_tasks(work / "lm_eval", dataset_dir=out_dir.resolve() / "dataset")
-        report["timings"]["total"] = round(time.perf_counter() - t0, 3)
-        (work / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        swap_into_place(work, out_dir)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    finally:
-        if own_backend and backend is not None:
-            backend.close()
+            results = ray_results(spec, _read_spool(spool), config.num_proc)
+        else:
+            results = local_results(spec, _read_spool(spool), config.num_proc)
+        stack.enter_context(contextlib.closing(results))
+        try:
+            first = next(results)  # workers start (fork) before any model is loaded here
+            if backend is None and any(p.needs_backend for p in pass_objs):
+                backend = open_backend(config)
+            ctx = PassContext(store, seed=config.seed, backend=backend, options={**options, "progress": progress})
+            renderer = MessageRenderer(store)
+            remove_stale(out_dir)  # leftovers of a killed build
+            work = make_work_dir(out_dir)
+            dataset_dir = work / "dataset"
+            with _Publisher(work, splits) as publisher:
+                done = 0
+                for result in itertools.chain([first], results):
+                    publisher.documents(result.documents)
+                    for name, seconds in result.seconds.items():
+                        timings[name] += seconds
+                    outcomes = dict(result.passes)
+                    for p in pass_objs:
+                        publisher.tally.pass_method[p.name] = p.method
+                        if p.name not in outcomes:  # a model pass: it runs here, where the backend is
+                            start = time.perf_counter()
+                            outcomes[p.name] = _model_outcomes(p, result.documents, ctx, renderer)
+                            timings[f"pass:{p.name}"] += time.perf_counter() - start
+                        for outcome in outcomes[p.name]:
+                            publisher.publish(outcome)
+                    done += len(result.documents)
+                    progress("passes", done, len(metas))
+            report = _report(config, metas, skipped, splits, publisher.tally, timings, backend)
+            _write_card(dataset_dir, report, metas, splits, config)
+            shutil.copy(store.path("boilerplate.yaml"), work / "boilerplate.yaml")
+            from dsgen.harness import write_harness_tasks
+
+            write_harness_tasks(work / "lm_eval", dataset_dir=out_dir.resolve() / "dataset")
+            report["timings"]["total"] = round(time.perf_counter() - t0, 3)
+            (work / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            swap_into_place(work, out_dir)
+        except BaseException:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
+        finally:
+            if own_backend and backend is not None:
+                backend.close()
     return BuildResult(out_dir, report)
 
 
-def _publish(cand: Candidate, doc: Document, ctx, renderer, splits, sinks, dedupers, tally, rejected) -> None:
-    tally.passes[cand.pass_name]["candidates"] += 1
-    row = candidate_row(cand, doc, renderer)
-    # A model pass may already know a candidate is unusable (unparseable output, failed
-    # roundtrip): it is recorded with the pass's reason instead of being validated.
-    known = cand.meta.get("reject_reason")
-    problems = [] if known else check_row(cand.config, row, doc.text, ctx.analysis(doc).boilerplate)
-    reason = detail = None
-    if known:
-        reason, detail = known, cand.meta.get("reject_detail", "")
-    elif problems:
-        reason, detail = problems[0].reason, "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
-    else:
-        dup = dedupers[cand.config].check(dedupe_key(cand.config, row), row["id"])
-        if dup:
-            reason, detail = dup[0], f"same as {dup[1]}"
-    if reason:
-        tally.passes[cand.pass_name]["rejected"] += 1
-        tally.reasons[reason] += 1
-        tally.pass_reasons[cand.pass_name][reason] += 1
-        rejected.write({
-            "config": cand.config, "doc_id": cand.doc_id, "pass": cand.pass_name, "method": cand.method,
-            "generator": cand.generator, "reason": reason, "detail": detail, "row": row,
-            "raw_output": cand.raw_output,
-        })
-        return
-    split = splits[cand.doc_id]
-    sinks[(cand.config, split)].write(row)
-    tally.passes[cand.pass_name]["published"] += 1
-    tally.counts[cand.config][split] += 1
-    tally.doc_counts[cand.doc_id][cand.config] += 1
-    if cand.config == "fact_check":
-        tally.doc_counts[cand.doc_id][f"fact_check:{row['label']}"] += 1
+class _Publisher:
+    """The in-order end of a build: dedupe, split, parquet sinks, rejected.jsonl, counts."""
+
+    def __init__(self, work: Path, splits: dict[str, str]) -> None:
+        self.splits = splits
+        self.sinks = {(c, s): ParquetSink(work / "dataset" / c / shard_name(s), FEATURES[c])
+                      for c in CONFIG_NAMES for s in SPLITS}
+        self.dedupers = {c: Deduper() for c in CONFIG_NAMES}
+        self.tally = _Tally()
+        self.rejected = jsonlines.open(work / "rejected.jsonl", mode="w", sort_keys=True)
+
+    def __enter__(self) -> "_Publisher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rejected.close()
+        if exc[0] is None:
+            for sink in self.sinks.values():
+                sink.close()
+
+    def documents(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            split = self.splits[row["doc_id"]]
+            self.sinks[("documents", split)].write(row)
+            self.tally.counts["documents"][split] += 1
+
+    def publish(self, o: Outcome) -> None:
+        """Write ``o`` to its split, or record it in rejected.jsonl with its reason."""
+        tally = self.tally
+        tally.passes[o.pass_name]["candidates"] += 1
+        reason, detail = o.reason, o.detail
+        if reason is None:
+            dup = self.dedupers[o.config].check_signature(o.signature, o.row["id"])
+            if dup:
+                reason, detail = dup[0], f"same as {dup[1]}"
+        if reason:
+            tally.passes[o.pass_name]["rejected"] += 1
+            tally.reasons[reason] += 1
+            tally.pass_reasons[o.pass_name][reason] += 1
+            self.rejected.write({
+                "config": o.config, "doc_id": o.doc_id, "pass": o.pass_name, "method": o.method,
+                "generator": o.generator, "reason": reason, "detail": detail, "row": o.row,
+                "raw_output": o.raw_output,
+            })
+            return
+        split = self.splits[o.doc_id]
+        self.sinks[(o.config, split)].write(o.row)
+        tally.passes[o.pass_name]["published"] += 1
+        tally.counts[o.config][split] += 1
+        tally.doc_counts[o.doc_id][o.config] += 1
+        if o.config == "fact_check":
+            tally.doc_counts[o.doc_id][f"fact_check:{o.label}"] += 1
 
 
-def _report(config, corpus, docs, splits, tally, timings, backend, t0) -> dict[str, Any]:
+def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: MessageRenderer) -> list[Outcome]:
+    """Run a model pass on one chunk (its documents rebuilt from their rows)."""
+    chunk = [Document(r["doc_id"], r["title"], r["text"], r["source"], r["sha256"]) for r in rows]
+    ctx.neighbours = chunk
+    by_id = {d.doc_id: d for d in chunk}
+    return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
+
+
+def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str, Any]:
     model_stats = None
     if backend is not None and hasattr(backend, "stats"):
         model_stats = backend.stats if isinstance(backend.stats, dict) else vars(backend.stats)
@@ -237,9 +279,9 @@ def _report(config, corpus, docs, splits, tally, timings, backend, t0) -> dict[s
             "seeds_dir": str(config.seeds_dir), "passes": list(config.selected_passes()), "backend": config.backend,
             "model": getattr(backend, "model_id", None), "seed": config.seed, "test_size": config.test_size,
         },
-        "documents": {"read": len(docs), "train": sum(1 for d in docs if splits[d.doc_id] == "train"),
-                      "test": sum(1 for d in docs if splits[d.doc_id] == "test")},
-        "skipped": [{"source": s.source, "reason": s.reason, "detail": s.detail} for s in corpus.skipped],
+        "documents": {"read": len(metas), "train": sum(1 for m in metas if splits[m.doc_id] == "train"),
+                      "test": sum(1 for m in metas if splits[m.doc_id] == "test")},
+        "skipped": [{"source": s.source, "reason": s.reason, "detail": s.detail} for s in skipped],
         "counts": {c: {s: tally.counts[c][s] for s in SPLITS} for c in CONFIG_NAMES},
         "passes": {name: {"method": tally.pass_method.get(name, ""), "candidates": c["candidates"],
                           "published": c["published"], "rejected": c["rejected"],
@@ -247,16 +289,17 @@ def _report(config, corpus, docs, splits, tally, timings, backend, t0) -> dict[s
                    for name, c in sorted(tally.passes.items())},
         "rejection_reasons": dict(sorted(tally.reasons.items())),
         "rejected_total": sum(tally.reasons.values()),
-        "per_document": {d.doc_id: dict(sorted(tally.doc_counts[d.doc_id].items())) for d in docs},
+        "per_document": {m.doc_id: dict(sorted(tally.doc_counts[m.doc_id].items())) for m in metas},
         "models": [backend.model_id] if backend is not None else [],
         "model_calls": model_stats,
+        "engine": {"name": config.engine, "num_proc": config.num_proc, "chunk_size": config.chunk_size},
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 
 
-def _write_card(dataset_dir: Path, report, docs, splits, config) -> None:
+def _write_card(dataset_dir: Path, report, metas, splits, config) -> None:
     from dsgen.card import card_data, card_text
 
     data = card_data(report["counts"], license=config.license, language=config.language, pretty_name=config.pretty_name)
-    sources = [{"doc_id": d.doc_id, "split": splits[d.doc_id], "title": d.title, "source": d.source, "sha256": d.sha256} for d in docs]
+    sources = [{"doc_id": m.doc_id, "split": splits[m.doc_id], "title": m.title, "source": m.source, "sha256": m.sha256} for m in metas]
     (dataset_dir / "README.md").write_text(card_text(data, report, sources), encoding="utf-8")

@@ -25,18 +25,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from dsgen.backends.base import Backend, GenerationRequest
+from dsgen.backends.base import Backend, GenerationRequest, GenerationStats
 from dsgen.errors import BackendError
 
-__all__ = ["CacheStats", "CachedBackend", "cache_key", "default_cache_root"]
+__all__ = ["CacheStats", "CachedBackend", "cache_key", "default_cache_dir", "default_cache_root"]
 
 _SCHEMA = 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def default_cache_root() -> Path:
     """dsgen's cache folder: ``$DSGEN_CACHE_DIR`` or ``~/.cache/dsgen``."""
     env = os.environ.get("DSGEN_CACHE_DIR")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "dsgen"
+
+
+def default_cache_dir() -> Path:
+    """Default folder of the model-call cache: ``<cache root>/calls``."""
+    return default_cache_root() / "calls"
 
 
 def cache_key(model_id: str, request: GenerationRequest) -> str:
@@ -111,6 +117,14 @@ class CachedBackend(Backend):
         """Folder holding this model's entries."""
         return self.cache_dir / _model_slug(self.model_id)
 
+    def report(self) -> dict:
+        """Hits and misses plus the inner backend's token counts, for the build report."""
+        out: dict = {"cache_hits": self.stats.hits, "cache_misses": self.stats.misses}
+        inner = getattr(self.backend, "stats", None)
+        if isinstance(inner, GenerationStats):
+            out.update(dataclasses.asdict(inner), tokens_per_second=inner.tokens_per_second)
+        return out
+
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
         results: list[str | None] = [None] * len(requests)
         pending: dict[str, list[int]] = {}  # key -> positions waiting for it
@@ -130,7 +144,10 @@ class CachedBackend(Backend):
         for start in range(0, len(keys), self.chunk_size):
             chunk = keys[start : start + self.chunk_size]
             chunk_requests = [requests[pending[k][0]] for k in chunk]
-            outputs = self.backend.generate(chunk_requests)
+            # Model output is untrusted: a server's JSON may hold lone surrogates, which
+            # no UTF-8 file (this cache, rejected.jsonl, parquet) can store.
+            outputs = [_LONE_SURROGATE.sub("\ufffd", o) if isinstance(o, str) else o
+                       for o in self.backend.generate(chunk_requests)]
             if len(outputs) != len(chunk_requests):
                 raise BackendError(
                     f"backend {self.model_id!r} returned {len(outputs)} completions "

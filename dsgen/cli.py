@@ -62,14 +62,15 @@ def cli() -> None:
 @click.option("--concurrency", type=int, help="Parallel requests (openai) [default: 4].")
 @click.option("--temperature", type=float, help="Sampling temperature; 0 = greedy [default: 0].")
 @click.option("--items-per-doc", "model_items_per_doc", type=int, help="Model prompts per article and pass [default: 4].")
-@click.option("--num-proc", type=int, help="Worker processes for templated passes [default: 1].")
+@click.option("--num-proc", type=int, help="Worker processes (or Ray workers) for templated passes [default: 1].")
+@click.option("--engine", type=click.Choice(["local", "ray"]), help="Where templated passes run: this machine, or Ray (RAY_ADDRESS; see docs/scale.md) [default: local].")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable input file instead of skipping it.")
 @click.option("--license", "license_", help="License for the dataset card [default: other].")
 @click.option("--push-to-hub", "repo_id", help="After building, upload to this Hub dataset repo.")
 @click.option("--private", is_flag=True, help="With --push-to-hub: create the repo private.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size, templates_dir, config_file,
-          cache_dir, no_cache, batch_size, concurrency, temperature, model_items_per_doc, num_proc, strict,
+          cache_dir, no_cache, batch_size, concurrency, temperature, model_items_per_doc, num_proc, engine, strict,
           license_, repo_id, private, quiet) -> None:
     """Build the dataset from SEEDS_DIR (default ./seeds) into OUT_DIR (default ./out)."""
     from dsgen.build import build as run_build
@@ -81,7 +82,7 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
             config_file, seeds_dir=seeds_dir, out_dir=out_dir, passes=passes, backend=backend, model=model,
             base_url=base_url, seed=seed, test_size=test_size, templates_dir=templates_dir, cache_dir=cache_dir,
             use_cache=False if no_cache else None, batch_size=batch_size, concurrency=concurrency,
-            temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc,
+            temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc, engine=engine,
             strict=True if strict else None, license=license_,
         )
         result = run_build(config, progress=progress)

@@ -11,6 +11,7 @@ from dsgen.errors import ConfigError
 from dsgen.passes import MODEL_PASSES, TEMPLATE_PASSES
 
 BACKENDS = ("transformers", "openai", "fake", "none")
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class BuildConfig:
     cache_dir: Path | None = None  # model-call cache; None = ~/.cache/dsgen
     use_cache: bool = True
     strict: bool = False
-    num_proc: int = 1
+    num_proc: int = 1  # worker processes (local engine) or Ray workers for the templated passes
+    engine: str = "local"  # "local" (this machine) or "ray" (a Ray cluster, see docs/scale.md)
     batch_size: int = 8
     concurrency: int = 4
     temperature: float = 0.0
@@ -54,6 +56,8 @@ class BuildConfig:
             raise ConfigError(f"unknown backend {self.backend!r} (choose from {', '.join(BACKENDS)})")
         if not 0.0 < self.test_size < 1.0:
             raise ConfigError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r} (choose from {', '.join(ENGINES)})")
         if self.num_proc < 1 or self.batch_size < 1 or self.concurrency < 1 or self.chunk_size < 1:
             raise ConfigError("--num-proc, --batch-size, --concurrency and chunk_size must be >= 1")
         if self.backend == "openai" and not self.model:

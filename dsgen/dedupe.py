@@ -4,14 +4,17 @@ Near-duplicates: Jaccard similarity of word-trigram sets >= ``NEAR_DUP_JACCARD``
 (word sets for texts under three words). The first occurrence (in build order) is
 kept.
 
-The state is compact so that memory grows slowly with the corpus: each kept row
-costs an 8-byte digest of its text, its shingles as 4-byte hashes, and an index
-entry for only the first few of them. That is prefix filtering: with every set's
-hashes sorted, two sets whose Jaccard similarity reaches the threshold must share
-one of their first ``n - ceil(threshold * n) + 1`` hashes, so indexing and probing
-those finds every near-duplicate exactly (up to 32-bit hash collisions).
-:func:`signature` is a pure function of the row, so worker processes can compute it
-and only :meth:`Deduper.check_signature` runs in the main process, in build order.
+Exact duplicates are found across the whole build. Near-duplicates are found by
+prefix filtering: with every row's shingle hashes in one global order (content words
+first), two rows whose Jaccard similarity reaches the threshold must share one of
+their first ``n - ceil(threshold * n) + 1`` hashes, so only those are indexed and
+probed. Each indexed hash remembers the ``RECENT_PER_SHINGLE`` most recently kept
+rows that have it: near-duplicates of recent rows (the same article, the articles
+around it) are all found, while a phrase shared by thousands of rows costs no more
+than a rare one, so time stays linear in the corpus. The state is compact: per kept
+row an 8-byte digest, its shingles as 4-byte hashes, and a few index entries.
+:func:`signature` is a pure function of the row, so worker processes compute it and
+only :meth:`Deduper.check_signature` runs in the main process, in build order.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
 
+from dsgen.support import STOPWORDS
+
 NEAR_DUP_JACCARD = 0.8
+#: Kept rows remembered per indexed shingle: the most recent ones (see module doc).
+RECENT_PER_SHINGLE = 8
 
 
 def dedupe_key(config: str, row: Mapping[str, Any]) -> str:
@@ -47,7 +54,7 @@ def _normalize(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Signature:
     """What the deduper needs of a row: a digest of its normalized text and its
-    sorted, distinct shingle hashes."""
+    distinct shingle hashes, in the global order prefixes are taken in."""
 
     exact: int
     shingles: tuple[int, ...]
@@ -58,21 +65,29 @@ def signature(key: str) -> Signature:
     tokens = _normalize(key)
     exact = " ".join(tokens)
     digest = int.from_bytes(hashlib.blake2b(exact.encode("utf-8"), digest_size=8).digest(), "big")
-    grams = tokens if len(tokens) < 3 else [" ".join(g) for g in zip(tokens, tokens[1:], tokens[2:])]
-    return Signature(digest, tuple(sorted({zlib.crc32(g.encode("utf-8")) for g in grams})))
+    if len(tokens) < 3:
+        grams = {(w in STOPWORDS, w) for w in tokens}
+    else:
+        common = [w in STOPWORDS for w in tokens]
+        grams = {(a + b + c, f"{x} {y} {z}") for a, b, c, x, y, z
+                 in zip(common, common[1:], common[2:], tokens, tokens[1:], tokens[2:])}
+    # Shingles of content words first: they are rarer, so the indexed prefixes
+    # collide with fewer unrelated rows than "of the company" would.
+    order = sorted({(n, zlib.crc32(g.encode("utf-8"))) for n, g in grams})
+    return Signature(digest, tuple(dict.fromkeys(h for _, h in order)))
 
 
 class Deduper:
     """Remembers what it has kept; ``check`` says whether a row repeats one."""
 
-    def __init__(self, threshold: float = NEAR_DUP_JACCARD) -> None:
+    def __init__(self, threshold: float = NEAR_DUP_JACCARD, recent: int = RECENT_PER_SHINGLE) -> None:
         self.threshold = Fraction(threshold).limit_denominator(1000)
+        self.recent = recent
         self._ids: list[str] = []
-        self._digests = array("Q")
+        self._exact: dict[int, int] = {}  # digest -> row
         self._offsets = array("Q", [0])
         self._pool = array("I")  # every kept row's shingle hashes, back to back
-        self._empty: dict[int, int] = {}  # digest -> row, for texts without words
-        self._index: dict[int, int | list[int]] = {}  # prefix hash -> row(s)
+        self._index: dict[int, int | list[int]] = {}  # prefix hash -> most recent rows
 
     def check(self, key: str, row_id: str) -> tuple[str, str] | None:
         """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``."""
@@ -84,52 +99,39 @@ class Deduper:
 
     def check_signature(self, sig: Signature, row_id: str) -> tuple[str, str] | None:
         """Like :meth:`check`, for a precomputed :func:`signature`."""
+        if sig.exact in self._exact:
+            return "duplicate", self._ids[self._exact[sig.exact]]
         sh = sig.shingles
         n = len(sh)
-        if not n:
-            if sig.exact in self._empty:
-                return "duplicate", self._ids[self._empty[sig.exact]]
-            self._empty[sig.exact] = self._remember(sig, row_id)
-            return None
-        prefix = sh[: self._prefix(n)]
+        prefix = sh[: self._prefix(n)] if n else ()
         candidates: set[int] = set()
         for h in prefix:
             found = self._index.get(h)
             if found is not None:
                 candidates.update(found) if isinstance(found, list) else candidates.add(found)
-        near = None
         t = self.threshold
-        mine = None
+        mine = set(sh)
         for i in sorted(candidates):
-            if self._digests[i] == sig.exact:
-                return "duplicate", self._ids[i]  # only the first of equal texts is kept
-            if near is not None:
-                continue
             lo, hi = self._offsets[i], self._offsets[i + 1]
             m = hi - lo
             if m * t.denominator < t.numerator * n or n * t.denominator < t.numerator * m:
                 continue  # sizes alone rule out the threshold
-            if mine is None:
-                mine = set(sh)
             shared = len(mine.intersection(self._pool[lo:hi]))
             if shared * t.denominator >= t.numerator * (n + m - shared):
-                near = i
-        if near is not None:
-            return "near_duplicate", self._ids[near]
-        i = self._remember(sig, row_id)
+                return "near_duplicate", self._ids[i]
+        i = len(self._ids)
+        self._ids.append(row_id)
+        self._exact[sig.exact] = i
+        self._pool.extend(sh)
+        self._offsets.append(len(self._pool))
         for h in prefix:
             found = self._index.get(h)
             if found is None:
                 self._index[h] = i
             elif isinstance(found, list):
                 found.append(i)
+                if len(found) > self.recent:
+                    del found[0]
             else:
                 self._index[h] = [found, i]
         return None
-
-    def _remember(self, sig: Signature, row_id: str) -> int:
-        self._ids.append(row_id)
-        self._digests.append(sig.exact)
-        self._pool.extend(sig.shingles)
-        self._offsets.append(len(self._pool))
-        return len(self._ids) - 1

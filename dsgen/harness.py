@@ -87,16 +87,18 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(_FunctionTag, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
-# Multi-line prompts as literal blocks, so the YAML reads like the prompt it renders;
-# bare newlines (stop sequences) as "\n".
 def _str_style(value: str) -> str | None:
+    """Multi-line prompts as literal blocks, so the YAML reads like the prompt it
+    renders; bare newlines (stop sequences) as ``"\\n"``."""
     if "\n" not in value:
         return None
     return "|" if value.strip() else '"'
 
 
-_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style=_str_style(value)))
+_Dumper.add_representer(_FunctionTag, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
+_Dumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style=_str_style(value))
+)
 
 
 def _mean(name: str) -> dict[str, Any]:

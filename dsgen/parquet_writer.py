@@ -7,9 +7,20 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Features
+from datasets import ClassLabel, Features, List, Value
 
 ROWS_PER_BATCH = 1000
+
+
+def _plain(feature: Any) -> bool:
+    """Values, class labels, and dicts and lists of them: stored as the Python objects are."""
+    if isinstance(feature, (Value, ClassLabel)):
+        return True
+    if isinstance(feature, dict):
+        return all(_plain(f) for f in feature.values())
+    if isinstance(feature, List):
+        return _plain(feature.feature) and not isinstance(feature.feature, ClassLabel)
+    return False
 
 
 def shard_name(split: str) -> str:
@@ -27,9 +38,24 @@ class ParquetSink:
         self.count = 0
         self._buffer: list[dict[str, Any]] = []
         self._writer: pq.ParquetWriter | None = None
+        self._labels = {k: f for k, f in features.items() if isinstance(f, ClassLabel)}
+        self._plain = all(_plain(f) for f in features.values())
+
+    def _encode(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``features.encode_example(row)``; for plain features only the labels change,
+        so that is done directly (``encode_example`` walks every nested value)."""
+        if not self._plain:
+            return self.features.encode_example(row)
+        if not self._labels:
+            return row
+        row = dict(row)
+        for key, feature in self._labels.items():
+            if isinstance(row.get(key), str):
+                row[key] = feature.str2int(row[key])
+        return row
 
     def write(self, row: dict[str, Any]) -> None:
-        self._buffer.append(self.features.encode_example(row))
+        self._buffer.append(self._encode(row))
         self.count += 1
         if len(self._buffer) >= ROWS_PER_BATCH:
             self._flush()

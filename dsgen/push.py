@@ -206,6 +206,8 @@ def _hub_errors(repo_id: str, revision: str | None, token: str, api: HfApi) -> I
                             "access to that namespace") from None
         if status == 404:
             raise PushError(f"{repo_id} is not a dataset repo this token can see (404 Not Found)") from None
+        if status in (409, 412):
+            raise PushError(f"{repo_id} changed while pushing (HTTP {status}); run the push again") from None
         detail = clean(exc.server_message or exc)
         raise PushError(f"the Hub refused the push to {repo_id} (HTTP {status}): {detail}") from None
     except _network_errors() as exc:

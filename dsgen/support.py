@@ -40,7 +40,7 @@ NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neith
 _NAME_TOKEN = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*\w|(?<![\w’'])[A-Z]\b")
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def content_tokens(text: str) -> frozenset[str]:
     """Lower-cased content words of ``text`` (cached: the same sentences are compared often)."""
     out = set()
@@ -61,17 +61,43 @@ def token_recall(text: str, evidence: str) -> float:
     return len(toks & content_tokens(evidence)) / len(toks)
 
 
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+#: Capitalized at a sentence start for grammar only: function words lemminflect's
+#: dictionary does not list.
+_FUNCTION_WORDS = frozenset(
+    """although despite because during at for with from into than among against toward towards upon
+    amid unless until whereas every nor""".split()
+)
+
+
+@lru_cache(maxsize=16384)
+def _is_common_word(token: str) -> bool:
+    from lemminflect import getAllLemmas
+
+    low = token.lower()
+    return low in STOPWORDS or low in NEGATIONS or low in _FUNCTION_WORDS or low in NUMBER_WORDS or bool(getAllLemmas(low))
+
+
 def facts(text: str) -> set[str]:
-    """Checkable facts: numeric mentions and capitalized names (not sentence-initial)."""
+    """Checkable facts: numeric mentions and capitalized names.
+
+    A sentence-initial capitalized word counts only when it is not an English word
+    (so "Tmall is ..." names a fact, "Meanwhile, ..." does not): otherwise swapping
+    the subject of a sentence would go unnoticed.
+    """
     found = {m.text for m in numeric_mentions(text)}
+    # Digits the typed mentions skip ("2021-2023", "10-year", "GPT-4") are facts too.
+    found.update(_DIGITS.findall(text))
     for m in _NAME_TOKEN.finditer(text):
         before = text[: m.start()].rstrip(" \"'“‘(")
-        if before and before[-1] not in ".!?:\n":
-            token = m.group().rstrip(".")
-            for suffix in ("’s", "'s"):
-                token = token.removesuffix(suffix)
-            if token:
-                found.add(token)
+        token = m.group().rstrip(".")
+        for suffix in ("’s", "'s"):
+            token = token.removesuffix(suffix)
+        if not token:
+            continue
+        if before and before[-1] not in ".!?:\n" or not _is_common_word(token):
+            found.add(token)
     return found
 
 

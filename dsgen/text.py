@@ -112,6 +112,8 @@ def _windows(line: str, limit: int | None = None) -> list[tuple[int, int]]:
         if cut is None:
             space = line.rfind(" ", pos + 1, hi)
             cut = space + 1 if space > pos else hi
+        while cut < len(line) and line[cut].isspace():  # Punkt keeps a leading space in its span
+            cut += 1
         out.append((pos, cut))
         pos = cut
     out.append((pos, len(line)))

@@ -21,7 +21,7 @@ from dsgen.support import (
     nei_problem,
     token_recall,
 )
-from dsgen.text import sentences
+from dsgen.text import normalize_text, sentences
 from dsgen.types import LABELS, METHODS, Span
 
 MAX_QUESTION_CHARS = 400
@@ -56,7 +56,10 @@ def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Se
     """
     if text is None:
         return [Problem("unknown_document", f"doc_id {row.get('doc_id')!r} not in documents")]
-    problems = _check_common(row, text, blocked)
+    shape = _shape_problem(config, row)
+    if shape:
+        return [shape]
+    problems = _check_common(row, text, blocked) + _check_generated_text(config, row)
     if problems and problems[0].reason in ("evidence_missing", "span_out_of_range"):
         return problems
     if config == "fact_check":
@@ -65,6 +68,52 @@ def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Se
     if checker is None:
         return problems + [Problem("unknown_config", config)]
     return problems + checker(row, text)
+
+
+def _shape_problem(config: str, row: Mapping[str, Any]) -> Problem | None:
+    """``malformed_row`` when a value does not have its column's type (a tampered file,
+    a bad candidate): the rules below may then assume well-typed values."""
+    from dsgen.features import FEATURES
+
+    features = FEATURES.get(config)
+    for name, feature in (features or {}).items():
+        if name not in row:
+            return Problem("malformed_row", f"no {name!r} column")
+        if not _conforms(row[name], feature):
+            return Problem("malformed_row", f"{name!r} is {type(row[name]).__name__}: {row[name]!r:.60}")
+    return None
+
+
+def _conforms(value: Any, feature: Any) -> bool:
+    import datasets
+
+    if isinstance(feature, dict):
+        return isinstance(value, Mapping) and all(k in value and _conforms(value[k], f) for k, f in feature.items())
+    if isinstance(feature, datasets.List):
+        return isinstance(value, (list, tuple)) and all(_conforms(v, feature.feature) for v in value)
+    if isinstance(feature, datasets.ClassLabel):  # the label rule judges the value
+        return isinstance(value, (str, int)) and not isinstance(value, bool)
+    if isinstance(feature, datasets.Value):
+        if feature.dtype == "string":
+            return isinstance(value, str)
+        if feature.dtype.startswith("int"):
+            return isinstance(value, int) and not isinstance(value, bool)
+    return True
+
+
+#: Columns a pass (maybe a model) writes rather than copies from the document.
+_GENERATED = {"qa": ("question",), "summarization": ("summary",), "fact_check": ("claim",)}
+
+
+def _check_generated_text(config: str, row: Mapping[str, Any]) -> list[Problem]:
+    """Generated text must be clean one-line text: no control, invisible or bidi
+    characters (model output is untrusted), nothing normalization would change."""
+    out = []
+    for name in _GENERATED.get(config, ()):
+        value = row.get(name)
+        if isinstance(value, str) and ("\n" in value or normalize_text(value) != value):
+            out.append(Problem("text_not_normalized", f"{name}: {value[:60]!r}"))
+    return out
 
 
 def _check_common(row, text, blocked) -> list[Problem]:
@@ -233,10 +282,13 @@ def validate_dataset(out_dir) -> DatasetValidation:
     """
     from pathlib import Path
 
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from dsgen.boilerplate import BoilerplateRules
     from dsgen.dedupe import dedupe_key
     from dsgen.errors import ValidationFailed
-    from dsgen.features import CONFIG_NAMES, SPLITS
+    from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
     from dsgen.parquet_writer import read_rows, shard_name
 
     out = Path(out_dir)
@@ -256,8 +308,19 @@ def validate_dataset(out_dir) -> DatasetValidation:
             if not path.is_file():
                 failures.append((config, "-", Problem("missing_file", str(path.relative_to(out)))))
                 continue
-            for row in read_rows(path):
-                yield split, row
+            # A tampered or truncated file is a failure to report, not a crash; a
+            # changed schema would no longer load with the card's features (its rows
+            # are not checked further: columns may be missing).
+            where = str(path.relative_to(out))
+            try:
+                schema = pq.read_schema(path).remove_metadata()
+                if not schema.equals(FEATURES[config].arrow_schema.remove_metadata()):
+                    failures.append((config, "-", Problem("schema_mismatch", where)))
+                    continue
+                for row in read_rows(path):
+                    yield split, row
+            except (pa.ArrowException, OSError) as exc:
+                failures.append((config, "-", Problem("unreadable_file", f"{where}: {str(exc).splitlines()[0]}")))
 
     texts: dict[str, str] = {}
     doc_split: dict[str, str] = {}
@@ -267,7 +330,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
         texts[row["doc_id"]] = row["text"]
         doc_split[row["doc_id"]] = split
     checked["documents"] = len(texts)
-    blocked = {d: rules.spans(t) for d, t in texts.items()}
+    blocked = {d: rules.spans(t) for d, t in texts.items() if isinstance(t, str)}
     for config in CONFIG_NAMES:
         if config == "documents":
             continue
@@ -278,13 +341,16 @@ def validate_dataset(out_dir) -> DatasetValidation:
             n += 1
             rid = row.get("id") or "-"
             doc_id = row.get("doc_id")
-            for p in check_row(config, row, texts.get(doc_id), blocked.get(doc_id, ())):
+            problems = check_row(config, row, texts.get(doc_id), blocked.get(doc_id, ()))
+            for p in problems:
                 failures.append((config, rid, p))
             if rid in ids:
                 failures.append((config, rid, Problem("duplicate_id")))
             ids.add(rid)
             if doc_id in doc_split and doc_split[doc_id] != split:
                 failures.append((config, rid, Problem("split_leak", f"{doc_id} is a {doc_split[doc_id]} document")))
+            if problems:  # already failing (and maybe malformed): no duplicate check
+                continue
             key = " ".join(dedupe_key(config, row).casefold().split())
             if key in keys:
                 failures.append((config, rid, Problem("duplicate", f"same as {keys[key]}")))

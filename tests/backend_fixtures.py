@@ -80,7 +80,7 @@ def tiny_backend(tiny_model_dir):
     """A ``TransformersBackend`` over the tiny model, shared by the session."""
     from dsgen.backends.transformers_backend import TransformersBackend
 
-    return TransformersBackend(model=tiny_model_dir, batch_size=4)
+    return TransformersBackend(model=tiny_model_dir, batch_size=4, num_threads=1)
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def test_transformers_returns_one_completion_per_prompt_in_order(tiny_backend):
 def test_transformers_batch_size_does_not_change_greedy_output(tiny_model_dir, tiny_backend):
     from dsgen.backends.transformers_backend import TransformersBackend
 
-    single = TransformersBackend(model=tiny_model_dir, batch_size=1)
+    single = TransformersBackend(model=tiny_model_dir, batch_size=1, num_threads=1)
     assert single.generate(requests_for(PROMPTS)) == tiny_backend.generate(requests_for(PROMPTS))
 
 
@@ -93,7 +93,9 @@ def test_transformers_counts_tokens_and_reports_progress(tiny_model_dir):
     from dsgen.backends.transformers_backend import TransformersBackend
 
     done = []
-    backend = TransformersBackend(model=tiny_model_dir, batch_size=2, progress=done.append)
+    backend = TransformersBackend(
+        model=tiny_model_dir, batch_size=2, num_threads=1, progress=done.append
+    )
     backend.generate(requests_for(PROMPTS))
     assert sum(done) == len(PROMPTS) and len(done) == 3
     assert backend.stats.calls == 1 and backend.stats.batches == 3
@@ -135,8 +137,8 @@ def test_transformers_uses_chat_template_when_the_tokenizer_has_one(tiny_model_d
     )
     tokenizer.save_pretrained(chat_dir)
 
-    chat = TransformersBackend(model=chat_dir)
-    plain = TransformersBackend(model=chat_dir, chat_template=False)
+    chat = TransformersBackend(model=chat_dir, num_threads=1)
+    plain = TransformersBackend(model=chat_dir, chat_template=False, num_threads=1)
     assert chat.chat_template is True
     wrapped = "<s>[user] The river\n[assistant]"
     assert chat.generate(requests_for(["The river"])) == plain.generate(requests_for([wrapped]))
@@ -146,7 +148,7 @@ def test_transformers_chat_template_requested_but_missing(tiny_model_dir):
     from dsgen.backends.transformers_backend import TransformersBackend
 
     with pytest.raises(BackendError, match="no chat template"):
-        TransformersBackend(model=tiny_model_dir, chat_template=True)
+        TransformersBackend(model=tiny_model_dir, chat_template=True, num_threads=1)
 
 
 @pytest.mark.model
@@ -175,6 +177,7 @@ def test_openai_completions_in_order_under_concurrency(openai_server):
     with openai(openai_server, concurrency=4) as backend:
         out = backend.generate(requests_for(prompts, GenerationParams(max_new_tokens=5)))
     assert out == [fake_completion(p).split("\n")[0] for p in prompts]  # cut at "\n"
+    assert backend.stats.batches == 12 and backend.stats.generated_tokens == 3 * 12
     path, headers, body = openai_server.requests[0]
     assert path == "/v1/completions"
     assert headers["Authorization"] == f"Bearer {SECRET}"
@@ -380,6 +383,16 @@ def test_cache_ignores_leftover_temp_files_and_recomputes_corrupt_entries(tmp_pa
     rerun = CachedBackend(counting_fake(), tmp_path)
     assert rerun.generate(requests_for(["p", "q"])) == ["answer to p", "answer to q"]
     assert (rerun.hits, rerun.misses) == (1, 1)
+
+
+def test_cache_report_merges_hits_with_the_model_token_counts(tmp_path, openai_server):
+    with CachedBackend(openai(openai_server), tmp_path) as backend:
+        backend.generate(requests_for(["p", "q"]))
+        backend.generate(requests_for(["p"]))
+        report = backend.report()
+    assert report["cache_hits"] == 1 and report["cache_misses"] == 2
+    assert report["generated_tokens"] == 6 and report["calls"] == 1
+    assert report["tokens_per_second"] > 0
 
 
 def test_cache_never_stores_the_api_key(tmp_path, openai_server):

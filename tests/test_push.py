@@ -17,12 +17,14 @@ import threading
 from pathlib import Path
 
 import datasets
+import httpx2
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoUrl, constants
 from huggingface_hub.hf_api import CommitInfo, DatasetInfo
+from huggingface_hub.utils import hf_raise_for_status
 
 from conftest import SEEDS, TEMPLATES
 from dsgen.cli import cli
@@ -51,6 +53,7 @@ class FakeHub:
         self.branches = {"main"}
         self.calls: list[tuple[str, dict]] = []
         self.commits: list[dict] = []
+        self.foreign_commits = 0  # commits by someone else after our repo_info
 
     def install(self, monkeypatch) -> "FakeHub":
         hub = self
@@ -78,6 +81,8 @@ class FakeHub:
         def create_commit(self, repo_id, operations, **kw):
             operations = list(operations)
             hub.calls.append(("create_commit", {"repo_id": repo_id, "operations": operations, **kw}))
+            if kw.get("parent_commit") != f"sha{len(hub.commits) + hub.foreign_commits}":
+                _raise_http(412, "parent commit is not the head of the branch")
             hub.commits.append({"operations": operations, **kw})
             for op in operations:
                 if isinstance(op, CommitOperationAdd):
@@ -101,6 +106,12 @@ class FakeHub:
 
     def names(self, call: str) -> list[str]:
         return [c for c, _ in self.calls if c == call]
+
+
+def _raise_http(status: int, message: str):
+    """Raise what huggingface_hub raises for a Hub answer with ``status``."""
+    request = httpx2.Request("POST", "https://huggingface.co/api/datasets/x/commit/main")
+    hf_raise_for_status(httpx2.Response(status, json={"error": message}, request=request))
 
 
 @pytest.fixture
@@ -216,6 +227,20 @@ def test_a_repo_with_other_content_is_refused_unless_forced(built_copy, hub):
     push_dataset(built_copy, REPO, token=TOKEN, force=True)
     assert hub.files["data/train.csv"] == b"a,b\n"  # kept beside the dataset
     assert b"dsgen" in hub.files["README.md"]
+
+
+def test_a_concurrent_push_makes_the_commit_fail_cleanly(built_copy, hub, monkeypatch):
+    real_repo_info = HfApi.repo_info
+
+    def repo_info_then_someone_else_commits(self, repo_id, **kw):
+        info = real_repo_info(self, repo_id, **kw)
+        hub.foreign_commits += 1
+        return info
+
+    monkeypatch.setattr(HfApi, "repo_info", repo_info_then_someone_else_commits)
+    with pytest.raises(PushError, match="changed while pushing") as err:
+        push_dataset(built_copy, REPO, token=TOKEN)
+    assert "\n" not in str(err.value) and hub.commits == []
 
 
 def test_private_push_into_an_existing_public_repo_is_refused(built_copy, hub):

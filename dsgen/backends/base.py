@@ -26,6 +26,21 @@ class GenerationParams:
     stop: tuple[str, ...] = ("\n",)
 
 
+@dataclass
+class GenerationStats:
+    """Running totals a backend keeps, so callers can report tokens per second."""
+
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0  # wall time inside generate()
+    calls: int = 0  # generate() calls
+    batches: int = 0  # model batches (local) or HTTP requests (server)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.generated_tokens / self.seconds if self.seconds else 0.0
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """One completion-style prompt (few-shot text) and how to decode it."""

@@ -11,7 +11,13 @@ from typing import Sequence
 
 import httpx
 
-from dsgen.backends.base import Backend, GenerationRequest, backends, cut_at_stop
+from dsgen.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationStats,
+    backends,
+    cut_at_stop,
+)
 from dsgen.errors import BackendError
 
 __all__ = ["OpenAIBackend"]
@@ -65,8 +71,7 @@ class OpenAIBackend(Backend):
         self.max_retries = max(0, max_retries)
         self.chat = chat
         self.backoff = backoff
-        self.prompt_tokens = 0
-        self.generated_tokens = 0
+        self.stats = GenerationStats()
         self._lock = threading.Lock()
         key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("DSGEN_API_KEY")
         self._secret = key or ""
@@ -82,17 +87,20 @@ class OpenAIBackend(Backend):
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, chat={self.chat})"
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
-        if not requests:
-            return []
-        if self.concurrency == 1 or len(requests) == 1:
-            return [self._complete(r) for r in requests]
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)))
+        started = time.perf_counter()
         try:
-            futures = [pool.submit(self._complete, r) for r in requests]
-            return [f.result() for f in futures]
+            if self.concurrency == 1 or len(requests) <= 1:
+                return [self._complete(r) for r in requests]
+            pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)))
+            try:
+                futures = [pool.submit(self._complete, r) for r in requests]
+                return [f.result() for f in futures]
+            finally:
+                # On the first failure, drop queued requests instead of retrying each of them.
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
-            # On the first failure, drop queued requests instead of retrying each of them.
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.stats.calls += 1
+            self.stats.seconds += time.perf_counter() - started
 
     def close(self) -> None:
         self._client.close()
@@ -130,8 +138,9 @@ class OpenAIBackend(Backend):
             ) from None
         usage = data.get("usage") or {}
         with self._lock:
-            self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-            self.generated_tokens += int(usage.get("completion_tokens") or 0)
+            self.stats.batches += 1
+            self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+            self.stats.generated_tokens += int(usage.get("completion_tokens") or 0)
         return cut_at_stop(text or "", request.params.stop)
 
     def _post(self, path: str, body: dict) -> dict:
@@ -181,7 +190,7 @@ class OpenAIBackend(Backend):
             detail = error.get("message", "") if isinstance(error, dict) else str(error or "")
         except (ValueError, AttributeError):
             detail = response.text
-        detail = " ".join(detail.split())[:200]
+        detail = self._scrub(" ".join(detail.split()))[:200]  # scrub first: a cut key is still a leak
         message = f"{self.base_url}{path} answered HTTP {response.status_code}"
         if response.status_code in (401, 403):
             message += " (check the API key: OPENAI_API_KEY or DSGEN_API_KEY)"

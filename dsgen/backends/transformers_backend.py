@@ -15,7 +15,6 @@ import hashlib
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,6 +33,7 @@ from dsgen.backends.base import (
     Backend,
     GenerationParams,
     GenerationRequest,
+    GenerationStats,
     backends,
     cut_at_stop,
 )
@@ -177,21 +177,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- generation
-
-
-@dataclass
-class GenerationStats:
-    """Running totals, so callers can report tokens per second."""
-
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    seconds: float = 0.0
-    calls: int = 0  # generate() calls
-    batches: int = 0  # model.generate() batches
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.generated_tokens / self.seconds if self.seconds else 0.0
 
 
 class _StopStrings(StoppingCriteria):

@@ -21,23 +21,25 @@ import re
 from typing import Iterable, Sequence
 
 from dsgen.analysis import EvidenceSentence
-from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions
+from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions, numeric_value
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
-    EMPTY_OUTPUT,
-    UNPARSEABLE_OUTPUT,
+    COPIED_SOURCE,
+    MAX_OUTPUT_CHARS,
     Prompt,
     first_line,
     generate,
-    looks_like_text,
     params,
     rejection,
+    text_problem,
 )
 from dsgen.types import Candidate, Document, Span
 
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
 MIN_WORDS, MAX_WORDS = 8, 45
-SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 48, 12, 96
+SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 40, 12, 96
+#: Longest wrong value a model may propose ("replace" style).
+MAX_VALUE_CHARS = 80
 #: A replacement may be at most this many words longer than the fact it replaces.
 MAX_EXTRA_WORDS = 3
 _LABEL = re.compile(r"^(?:claim|false|wrong(?: \w+)?)\s*:\s*", re.IGNORECASE)
@@ -84,6 +86,9 @@ def find_change(sentence: str, claim: str, mentions: Sequence[Mention]) -> dict[
     replacement = (sentence[fact.start : s] + claim[p : len(claim) - q] + sentence[e : fact.end]).strip()
     if not replacement or replacement.casefold() == original.casefold():
         raise ChangeError("refutes_no_change")
+    # "four" -> "4" or "$3 billion" -> "$3,000 million" restates the fact (dates differ by month too).
+    if fact.kind in NUMERIC_KINDS and fact.kind != "DATE" and numeric_value(replacement) == numeric_value(original) is not None:
+        raise ChangeError("refutes_no_change", f"{replacement!r} states the same value as {original!r}")
     problem = _kind_problem(fact.kind, original, replacement)
     if problem:
         raise ChangeError("refutes_kind_mismatch", problem)
@@ -171,10 +176,10 @@ class FactCheckModelPass(Pass):
     def _supports(self, doc: Document, es: EvidenceSentence, raw: str, ctx: PassContext) -> Candidate:
         claim = _LABEL.sub("", first_line(raw))
         meta: dict = {"prompt": "prompts/claim_supports.jinja2"}
-        if not claim:
-            meta.update(rejection(EMPTY_OUTPUT))
-        elif not looks_like_text(claim):
-            meta.update(rejection(UNPARSEABLE_OUTPUT, "not a sentence"))
+        problem = text_problem(claim)
+        if problem is None and claim.rstrip(".") == es.text.rstrip("."):
+            problem = rejection(COPIED_SOURCE, "the claim repeats its sentence verbatim")
+        meta.update(problem or {})
         return self._candidate(doc, es, claim, "SUPPORTS", _NO_CHANGE, raw, meta, ctx)
 
     def _refutes(self, doc: Document, es: EvidenceSentence, fact: Mention, raw: str, style: str,
@@ -182,24 +187,23 @@ class FactCheckModelPass(Pass):
         text = _LABEL.sub("", first_line(raw))
         meta: dict = {"prompt": f"prompts/claim_refutes{'' if style == 'replace' else '_rewrite'}.jinja2"}
         change = _NO_CHANGE
-        if style == "replace":
-            value = text.rstrip(".;,") if not fact.text.endswith(".") else text
-            claim = es.text[: fact.start] + value + es.text[fact.end :] if value else ""
+        if style == "replace":  # the model wrote a value for the marked fact
             meta["target"] = {"kind": fact.kind, "original": fact.text}
-        else:
+            problem = text_problem(text, cap=MAX_VALUE_CHARS, prose=False)
+            value = text if fact.text.endswith(".") else text.rstrip(".;,")
+            claim = es.text[: fact.start] + value + es.text[fact.end :]
+        else:  # the model rewrote the whole sentence
             claim = text
             if claim and es.text[-1] in ".!" and claim[-1].isalnum():
                 claim += es.text[-1]  # a dropped final full stop is not a change of fact
-        if not text:
-            meta.update(rejection(EMPTY_OUTPUT))
-        elif not looks_like_text(claim):
-            meta.update(rejection(UNPARSEABLE_OUTPUT, "not a sentence"))
-        else:
+            problem = text_problem(claim, cap=len(es.text) + MAX_OUTPUT_CHARS // 2)
+        if problem is None:
             try:
                 change = find_change(es.text, claim, es.mentions)
             except ChangeError as exc:
-                meta.update(rejection(exc.reason, exc.detail))
-        return self._candidate(doc, es, claim or text, "REFUTES", change, raw, meta, ctx)
+                problem = rejection(exc.reason, exc.detail)
+        meta.update(problem or {})
+        return self._candidate(doc, es, claim if text else "", "REFUTES", change, raw, meta, ctx)
 
     def _candidate(self, doc: Document, es: EvidenceSentence, claim: str, label: str, change: dict, raw: str,
                    meta: dict, ctx: PassContext) -> Candidate:

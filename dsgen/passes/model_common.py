@@ -19,6 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Sequence
 
 from dsgen.backends.base import GenerationParams, GenerationRequest
+from dsgen.entities import NUMBER_WORDS
 from dsgen.errors import BackendError
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ MAX_OUTPUT_CHARS = 300
 #: Reject reasons a model pass can give before validation sees a candidate.
 EMPTY_OUTPUT = "empty_output"
 UNPARSEABLE_OUTPUT = "unparseable_output"
+#: The model repeated its source verbatim: valid text, but not model-written (the
+#: templated passes already publish extracts).
+COPIED_SOURCE = "copied_source"
 
 
 def one_line(text: str) -> str:
@@ -106,12 +110,41 @@ def _checked(outputs: list[str], expected: int) -> list[str]:
     return outputs
 
 
-def first_line(raw: str | None, cap: int = MAX_OUTPUT_CHARS) -> str:
-    """The first non-empty line of ``raw``, whitespace-collapsed and cut to ``cap`` chars."""
-    for line in (raw or "").splitlines():
+def first_line(raw: str | None) -> str:
+    """The first non-empty line of ``raw``, whitespace-collapsed.
+
+    Only the first ``10 * MAX_OUTPUT_CHARS`` characters are looked at, so a runaway
+    server reply costs nothing; passes reject lines longer than they can use.
+    """
+    for line in (raw or "")[: 10 * MAX_OUTPUT_CHARS].splitlines():
         if line.strip():
-            return one_line(line)[:cap].strip()
+            return one_line(line)
     return ""
+
+
+def text_problem(text: str, cap: int = MAX_OUTPUT_CHARS, prose: bool = True) -> dict | None:
+    """A rejection (``Candidate.meta``) for unusable output text, or ``None``.
+
+    Empty or longer than ``cap`` characters; for ``prose`` also garbage (see
+    :func:`looks_like_text`) or unfinished (cut off by the token limit).
+    """
+    if not text:
+        return rejection(EMPTY_OUTPUT)
+    if len(text) > cap:
+        return rejection(UNPARSEABLE_OUTPUT, f"longer than {cap} characters")
+    if prose and not looks_like_text(text):
+        return rejection(UNPARSEABLE_OUTPUT, "not text")
+    if prose and not is_complete(text):
+        return rejection(UNPARSEABLE_OUTPUT, "unfinished sentence")
+    return None
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def is_complete(text: str) -> bool:
+    """Ends like a sentence (output cut off by the token limit does not)."""
+    return bool(_SENTENCE_END.search(text))
 
 
 def looks_like_text(text: str) -> bool:
@@ -139,8 +172,10 @@ _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’–—")
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
+    """SQuAD normalization (lower case, no punctuation, no articles, single spaces),
+    plus number words as digits, so "4 years" matches "four"."""
+    tokens = _ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split()
+    return " ".join(str(NUMBER_WORDS.get(t, t)) for t in tokens)
 
 
 def token_f1(prediction: str, reference: str) -> float:

@@ -35,11 +35,11 @@ from dsgen.passes.model_common import (
     Prompt,
     first_line,
     generate,
-    looks_like_text,
+    locate,
     normalize_answer,
     params,
     rejection,
-    locate,
+    text_problem,
     token_f1,
 )
 from dsgen.types import Candidate, Document, Span
@@ -115,11 +115,18 @@ class QAModelPass(Pass):
                    for m in es.mentions if m.kind in QUESTION_STARTS]
         rng = ctx.rng(self.name, doc.doc_id)
         rng.shuffle(options)
-        # Distinct sentences first, so one long sentence does not take every slot.
-        firsts, rest, seen = [], [], set()
-        for option in options:
-            (rest if option[0].span in seen else firsts).append(option)
-            seen.add(option[0].span)
+        # Distinct sentences first, then distinct answers: one long sentence or the
+        # article's main subject should not take every slot.
+        firsts, rest = [], []
+        used_sentences: set[Span] = set()
+        used_answers: set[str] = set()
+        for es, m in options:
+            if es.span in used_sentences or m.text in used_answers:
+                rest.append((es, m))
+            else:
+                firsts.append((es, m))
+                used_sentences.add(es.span)
+                used_answers.add(m.text)
         chosen = sorted((firsts + rest)[:limit], key=lambda o: (o[0].span.start, o[1].start))
         max_chars = int(ctx.options.get("model_context_chars", 600))
         return [
@@ -133,15 +140,17 @@ class QAModelPass(Pass):
         if not text:
             return replace(item, raw=raw, reject=rejection(EMPTY_OUTPUT))
         if not text.casefold().startswith(start.casefold()):
-            text = f"{start} {text}" if text[:1].isalnum() else start + text
+            text = start + ("" if text[:1] in "'’,?" else " ") + text
         return self._finish_question(item, text, raw)
 
     def _finish_question(self, item: _Item, text: str, raw: str) -> _Item:
+        """Keep the text up to the first "?" (models often go on with an answer)."""
         end = text.find("?")
-        if end < 0 or not looks_like_text(text[:end]):
+        if end < 0:
             return replace(item, question=text, raw=raw, reject=rejection(UNPARSEABLE_OUTPUT, "no question found"))
         question = text[: end + 1]
-        return replace(item, question=question[:1].upper() + question[1:], raw=raw)
+        question = question[:1].upper() + question[1:]
+        return replace(item, question=question, raw=raw, reject=text_problem(question))
 
     def _free_questions(self, docs: Sequence[Document], ctx: PassContext) -> list[_Item]:
         items = []

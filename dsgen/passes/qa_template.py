@@ -87,7 +87,7 @@ class QuestionRule:
         return {k: v or "" for k, v in m.groupdict().items()}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _compile(pattern: str, answer) -> re.Pattern:
     if answer is _MARKED:
         group = f"{_OPEN}(?P<answer>[^{_CLOSE}]*){_CLOSE}"
@@ -162,7 +162,9 @@ class QATemplatePass(Pass):
     method = "template"
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        rules = load_rules(ctx)
+        rules = ctx.__dict__.get("_qa_rules")
+        if rules is None:  # read once per context, not once per chunk
+            rules = ctx.__dict__["_qa_rules"] = load_rules(ctx)
         for doc in docs:
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:

@@ -17,14 +17,13 @@ from typing import Iterable, Sequence
 from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
-    EMPTY_OUTPUT,
-    UNPARSEABLE_OUTPUT,
+    COPIED_SOURCE,
     Prompt,
     first_line,
     generate,
-    looks_like_text,
     params,
     rejection,
+    text_problem,
 )
 from dsgen.passes.summary_template import centroid_order
 from dsgen.support import token_recall
@@ -101,13 +100,15 @@ class SummaryModelPass(Pass):
         return out[: max(1, int(ctx.options.get("model_items_per_doc", 4)))]
 
     def _candidate(self, doc: Document, picked: list[EvidenceSentence], raw: str, ctx: PassContext) -> Candidate:
-        text = _LABEL.sub("", first_line(raw, MAX_SUMMARY_CHARS))
-        summary = complete_sentences(text)
+        text = _LABEL.sub("", first_line(raw))
+        # Keep whole sentences within the cap: a summary cut off by the token limit
+        # loses its unfinished tail rather than being published mid-sentence.
+        summary = complete_sentences(text[:MAX_SUMMARY_CHARS])
         meta: dict = {"prompt": "prompts/summary.jinja2", "source_sentences": len(picked)}
-        if not text:
-            meta.update(rejection(EMPTY_OUTPUT))
-        elif not summary or not looks_like_text(summary):
-            meta.update(rejection(UNPARSEABLE_OUTPUT, "no complete sentence"))
+        problem = text_problem(summary or text[:MAX_SUMMARY_CHARS], cap=MAX_SUMMARY_CHARS)
+        if problem is None and all(sent.text in doc.text for sent in sentences(summary)):
+            problem = rejection(COPIED_SOURCE, "every sentence is copied from the article")
+        meta.update(problem or {})
         return Candidate(
             config="summarization",
             doc_id=doc.doc_id,

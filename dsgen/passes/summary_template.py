@@ -14,7 +14,8 @@ from dsgen.types import Candidate, Document
 
 def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
     """Indices of ``sentences`` by TF-IDF cosine to the document centroid, best first."""
-    bags = [Counter(content_tokens(es.text)) for es in sentences]
+    # Sorted: float sums must not depend on set order (which varies with PYTHONHASHSEED).
+    bags = [Counter(sorted(content_tokens(es.text))) for es in sentences]
     df = Counter(t for bag in bags for t in bag)
     n = len(bags)
     vectors = [{t: c * math.log(1 + n / df[t]) for t, c in bag.items()} for bag in bags]

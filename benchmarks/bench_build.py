@@ -1,0 +1,200 @@
+"""Build throughput, scaling and memory of `dsgen build`, and model-pass overhead.
+
+Usage::
+
+    python benchmarks/bench_build.py [--sizes 100,1000,10000] [--corpus DIR] [--speedup-size 1000]
+        [--model] [--model-docs 2] [--work /tmp/dsgen-bench]
+
+Templated part (``--backend none``): for each size N it makes a corpus of N articles
+(``make_corpus.py``: seed articles recombined, facts and words varied; or the first N
+files of ``--corpus``), runs the build in a subprocess and prints article-text MB/s
+(wall clock, and per CPU-second = per core), articles/s, wall time, CPU time and peak
+RSS (largest single process, from ``getrusage(RUSAGE_CHILDREN)`` of a fresh
+intermediary so each run is measured alone); then the time and RSS ratios of each
+size to the previous one, and ``--num-proc 2`` against ``--num-proc 1`` (same output
+bytes checked).
+
+Model part (``--model``, slow): model passes' generated tokens/s against raw batched
+``model.generate`` on the very prompts the passes sent (``raw_generate.py``), and the
+time of a rebuild whose model calls are all cached against the cold build.
+
+Timings on a shared machine vary: CPU-second figures are the stable ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from make_corpus import make_corpus  # noqa: E402
+
+#: Runs argv as a child and prints its rusage (this intermediary has no other children).
+_MEASURE = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "maxrss_mb": ru.ru_maxrss / 1024}))
+"""
+
+
+def measure(argv: list[str]) -> dict:
+    """Wall time, CPU time (with its workers) and peak RSS of one command."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True)
+    stats = json.loads(out.stdout.strip().splitlines()[-1])
+    if stats["rc"] != 0:
+        raise SystemExit(f"command failed ({stats['rc']}): {' '.join(argv)}")
+    return stats
+
+
+def corpus_of(n: int, work: Path, source: Path | None) -> tuple[Path, int]:
+    """A folder of ``n`` articles and its size in bytes."""
+    folder = work / f"corpus-{n}"
+    if source is not None:
+        files = sorted(p for p in source.rglob("*") if p.is_file())[:n]
+        if len(files) < n:
+            raise SystemExit(f"{source} has only {len(files)} files, fewer than {n}")
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            for i, p in enumerate(files):
+                shutil.copy(p, folder / f"{i:07d}{p.suffix}")
+    elif not folder.exists():
+        make_corpus(folder, n, REPO / "seeds")
+    return folder, sum(p.stat().st_size for p in folder.iterdir())
+
+
+def build_cmd(corpus: Path, out: Path, num_proc: int, extra: list[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "dsgen.cli", "build", str(corpus), "-o", str(out), "--backend", "none",
+            "--templates", str(REPO / "templates"), "--num-proc", str(num_proc), "-q", *extra]
+
+
+def same_output(a: Path, b: Path) -> bool:
+    names = [p.relative_to(a) for p in sorted(a.rglob("*.parquet"))] + [Path("rejected.jsonl")]
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
+def templated(args) -> None:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"$ {' '.join(build_cmd(Path('CORPUS'), Path('OUT'), 1))}")
+    print(f"{'articles':>8} {'MB':>7} {'wall s':>8} {'CPU s':>8} {'MB/s':>7} {'MB/CPU-s':>9} "
+          f"{'art/s':>7} {'peak RSS MB':>12}")
+    rows = []
+    for n in sizes:
+        corpus, size = corpus_of(n, args.work, args.corpus)
+        out = args.work / f"out-{n}"
+        r = measure(build_cmd(corpus, out, 1))
+        mb = size / 1e6
+        rows.append((n, mb, r))
+        print(f"{n:>8} {mb:>7.2f} {r['wall']:>8.2f} {r['cpu']:>8.2f} {mb / r['wall']:>7.2f} "
+              f"{mb / r['cpu']:>9.2f} {n / r['wall']:>7.1f} {r['maxrss_mb']:>12.0f}", flush=True)
+    for (n0, _, r0), (n1, _, r1) in zip(rows, rows[1:]):
+        print(f"{n1 // n0}x corpus ({n0} -> {n1}): wall x{r1['wall'] / r0['wall']:.2f}, "
+              f"CPU x{r1['cpu'] / r0['cpu']:.2f}, peak RSS x{r1['maxrss_mb'] / r0['maxrss_mb']:.2f}")
+    n = args.speedup_size
+    corpus, size = corpus_of(n, args.work, args.corpus)
+    one = measure(build_cmd(corpus, args.work / "np1", 1))
+    two = measure(build_cmd(corpus, args.work / "np2", 2))
+    print(f"--num-proc 1 vs 2 on {n} articles: {one['wall']:.2f} s vs {two['wall']:.2f} s "
+          f"= {one['wall'] / two['wall']:.2f}x faster (CPU {one['cpu']:.1f} s vs {two['cpu']:.1f} s; "
+          f"{size / 1e6 / two['wall']:.2f} MB/s); identical output: {same_output(args.work / 'np1', args.work / 'np2')}")
+
+
+# ----------------------------------------------------------------------------- model passes
+
+
+def model(args) -> None:
+    import torch
+
+    from raw_generate import raw_generate
+
+    from dsgen.backends.base import Backend
+    from dsgen.backends.transformers_backend import TransformersBackend
+    from dsgen.build import build
+    from dsgen.config import load_config
+    from dsgen.passes import MODEL_PASSES
+
+    class Recorder(Backend):
+        """Passes every call through and keeps the requests."""
+
+        def __init__(self, inner):
+            self.inner, self.calls = inner, []
+            self.model_id = inner.model_id
+
+        def generate(self, requests):
+            self.calls.append(list(requests))
+            return self.inner.generate(requests)
+
+    corpus = args.work / "model-corpus"
+    if not corpus.exists():
+        corpus.mkdir(parents=True)
+        for p in sorted((REPO / "seeds").glob("*.txt"))[: args.model_docs]:
+            shutil.copy(p, corpus / p.name)
+    started = time.perf_counter()
+    inner = TransformersBackend(batch_size=args.batch_size)
+    print(f"\nmodel: {inner.model_id} (loaded in {time.perf_counter() - started:.1f} s, "
+          f"{torch.get_num_threads()} threads, batch size {args.batch_size}); {args.model_docs} articles, "
+          f"--items-per-doc {args.items_per_doc}")
+    recorder = Recorder(inner)
+    config = load_config(None, seeds_dir=corpus, out_dir=args.work / "model-out", backend="transformers",
+                         passes=",".join(MODEL_PASSES), templates_dir=REPO / "templates",
+                         model_items_per_doc=args.items_per_doc, use_cache=False)
+    before = inner.stats.generated_tokens
+    result = build(config, backend=recorder)
+    tokens = inner.stats.generated_tokens - before
+    pass_s = sum(v for k, v in result.report["timings"].items() if k.startswith("pass:") and k.endswith("_model"))
+    prompts = [(r.prompt, r.params.max_new_tokens) for call in recorder.calls for r in call]
+    raw_tokens = raw_s = 0.0
+    for new in sorted({n for _, n in prompts}):
+        same = [p for p, n in prompts if n == new]
+        t, s = raw_generate(inner, same, args.batch_size, new)
+        raw_tokens, raw_s = raw_tokens + t, raw_s + s
+    passes_rate, raw_rate = tokens / pass_s, raw_tokens / raw_s
+    print(f"model passes: {tokens} tokens in {pass_s:.1f} s = {passes_rate:.1f} tok/s over {len(prompts)} prompts "
+          f"({len(recorder.calls)} generate calls)")
+    print(f"raw batched generate, same prompts: {int(raw_tokens)} tokens in {raw_s:.1f} s = {raw_rate:.1f} tok/s")
+    print(f"model passes keep {passes_rate / raw_rate:.0%} of raw throughput (target >= 80%)")
+    inner.close()
+
+    cache = args.work / "model-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cmd = [sys.executable, "-m", "dsgen.cli", "build", str(corpus), "-o", str(args.work / "model-cli-out"),
+           "--backend", "transformers", "--passes", ",".join(MODEL_PASSES), "--templates", str(REPO / "templates"),
+           "--items-per-doc", str(args.items_per_doc), "--batch-size", str(args.batch_size),
+           "--cache-dir", str(cache), "-q"]
+    print(f"$ {' '.join(cmd)}")
+    cold, warm = measure(cmd), measure(cmd)
+    print(f"cold build {cold['wall']:.1f} s; rebuild with every model call cached {warm['wall']:.1f} s "
+          f"= {warm['wall'] / cold['wall']:.1%} of cold (target <= 5%)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="corpus sizes [100,1000,10000]")
+    parser.add_argument("--corpus", type=Path, help="take articles from this folder instead of generating them")
+    parser.add_argument("--speedup-size", type=int, default=1000, help="corpus size for --num-proc 1 vs 2 [1000]")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/dsgen-bench"), help="scratch folder")
+    parser.add_argument("--no-templated", action="store_true", help="skip the templated part")
+    parser.add_argument("--model", action="store_true", help="also measure model passes (slow)")
+    parser.add_argument("--model-docs", type=int, default=2, help="articles for the model part [2]")
+    parser.add_argument("--items-per-doc", type=int, default=2, help="model prompts per article and pass [2]")
+    parser.add_argument("--batch-size", type=int, default=8, help="generate() batch size [8]")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if not args.no_templated:
+        templated(args)
+    if args.model:
+        model(args)
+
+
+if __name__ == "__main__":
+    main()

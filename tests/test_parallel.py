@@ -1,0 +1,213 @@
+"""Parallel builds: --num-proc 2 writes the same bytes as --num-proc 1, and the
+streaming machinery (chunks, compact dedupe, marker matching) keeps the rules."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO, SEEDS, TEMPLATES, templated_build
+from dsgen.dedupe import Deduper
+from dsgen.errors import ConfigError
+from dsgen.features import CONFIG_NAMES, SPLITS
+from dsgen.parquet_writer import read_rows, shard_name
+from dsgen.validate import validate_dataset
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from make_corpus import make_corpus  # noqa: E402
+
+OUTPUT_FILES = [f"dataset/{c}/{shard_name(s)}" for c in CONFIG_NAMES for s in SPLITS] + ["rejected.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """~50 distinct articles recombined from seeds/ (names, numbers and words varied)."""
+    root = tmp_path_factory.mktemp("corpus")
+    make_corpus(root, 48, SEEDS, seed=7)
+    return root
+
+
+@pytest.fixture(scope="module")
+def serial(corpus, tmp_path_factory):
+    return templated_build(corpus, tmp_path_factory.mktemp("np1") / "out", num_proc=1, chunk_size=8).out_dir
+
+
+@pytest.fixture(scope="module")
+def parallel(corpus, tmp_path_factory):
+    return templated_build(corpus, tmp_path_factory.mktemp("np2") / "out", num_proc=2, chunk_size=8).out_dir
+
+
+def _report_without_timings(out):
+    report = json.loads((out / "build-report.json").read_text())
+    report.pop("timings")
+    report.pop("engine")
+    return report
+
+
+@pytest.mark.parametrize("name", OUTPUT_FILES)
+def test_two_processes_write_the_same_bytes_as_one(serial, parallel, name):
+    assert (serial / name).read_bytes() == (parallel / name).read_bytes()
+
+
+def test_two_processes_report_the_same_counts_as_one(serial, parallel):
+    assert _report_without_timings(serial) == _report_without_timings(parallel)
+    assert json.loads((parallel / "build-report.json").read_text())["engine"]["num_proc"] == 2
+
+
+def test_the_parallel_build_passes_validation(parallel):
+    result = validate_dataset(parallel)
+    assert result.ok, result.reason_counts()
+    assert result.checked["documents"] == 48
+
+
+def _rows(out, config):
+    return [(split, row) for split in SPLITS for row in read_rows(out / "dataset" / config / shard_name(split))]
+
+
+def test_no_article_contributes_to_both_splits(parallel):
+    doc_split = {row["doc_id"]: split for split, row in _rows(parallel, "documents")}
+    for config in CONFIG_NAMES:
+        for split, row in _rows(parallel, config):
+            assert doc_split[row["doc_id"]] == split, (config, row["id"])
+
+
+def _words(text):
+    return re.findall(r"\w+", text.casefold())
+
+
+def _shingles(text):
+    w = _words(text)
+    return frozenset(w) if len(w) < 3 else frozenset(zip(w, w[1:], w[2:]))
+
+
+@pytest.mark.parametrize("config,key", [
+    ("qa", lambda r: f"{r['question']} || {' | '.join(r['answers']['text'])}"),
+    ("summarization", lambda r: r["summary"]),
+    ("fact_check", lambda r: r["claim"]),
+])
+def test_no_duplicates_or_near_duplicates_within_or_across_splits(parallel, config, key):
+    sets = [_shingles(key(row)) for _, row in _rows(parallel, config)]
+    exact = [" ".join(_words(key(row))) for _, row in _rows(parallel, config)]
+    assert len(set(exact)) == len(exact)
+    for a, b in itertools.combinations(sets, 2):
+        if a and b:
+            assert len(a & b) / len(a | b) < 0.8
+
+
+def test_rejected_duplicates_name_a_published_row(parallel):
+    published = {row["id"] for c in CONFIG_NAMES for _, row in _rows(parallel, c)}
+    dups = [json.loads(line) for line in (parallel / "rejected.jsonl").read_text().splitlines()]
+    dups = [d for d in dups if d["reason"] in ("duplicate", "near_duplicate")]
+    assert dups, "the generated corpus repeats some sentences, so some rows must be deduplicated"
+    for d in dups:
+        assert d["detail"].removeprefix("same as ") in published
+
+
+def _brute_force(texts, threshold=0.8):
+    """The dedupe rule written plainly: exact first, else the earliest kept near-duplicate."""
+    kept, out = [], []
+    for i, text in enumerate(texts):
+        sh, ex = _shingles(text), " ".join(_words(text))
+        hit = next((("duplicate", j) for j, (s, e) in kept if e == ex), None)
+        if hit is None:
+            hit = next((("near_duplicate", j) for j, (s, e) in kept
+                        if s and sh and len(s & sh) / len(s | sh) >= threshold), None)
+        out.append(None if hit is None else (hit[0], str(hit[1])))
+        if hit is None:
+            kept.append((i, (sh, ex)))
+    return out
+
+
+def test_compact_deduper_agrees_with_the_plain_rule():
+    # Few variants per base text, so no indexed shingle outlives its recent-rows window.
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(40)]
+    base = [[rng.choice(vocab) for _ in range(rng.randint(1, 25))] for _ in range(60)]
+    texts = []
+    for _ in range(240):
+        words = list(rng.choice(base))
+        for _ in range(rng.randint(0, 3)):  # a few edits: some stay above 0.8, some fall below
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+        texts.append(" ".join(words).upper() if rng.random() < 0.1 else " ".join(words))
+    deduper = Deduper()
+    got = [deduper.check(t, str(i)) for i, t in enumerate(texts)]
+    assert got == _brute_force(texts)
+    assert {g and g[0] for g in got} == {None, "duplicate", "near_duplicate"}  # every outcome is exercised
+
+
+def test_deduper_work_per_row_stays_bounded_when_a_phrase_is_everywhere():
+    """Thousands of rows sharing their rarest shingles: each check looks at a few recent rows."""
+    import time
+
+    deduper = Deduper()
+    rows = [f"the firm said revenue rose in quarter {i} while costs fell by {i * 7} points" for i in range(4000)]
+    start = time.process_time()
+    for i, text in enumerate(rows[:2000]):
+        deduper.check(text, str(i))
+    first = time.process_time() - start
+    start = time.process_time()
+    for i, text in enumerate(rows[2000:]):
+        deduper.check(text, str(i))
+    assert time.process_time() - start < 3 * first + 0.05  # linear, not quadratic
+
+
+def test_qa_marker_matching_finds_what_answer_specific_patterns_find():
+    from dsgen.corpus import load_corpus
+    from dsgen.passes.base import PassContext
+    from dsgen.passes.qa_template import load_rules
+    from dsgen.templates import TemplateStore
+
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    rules = load_rules(ctx)
+    assert all(r.markable for r in rules)
+    checked = 0
+    for doc in load_corpus(SEEDS).documents:
+        for es in ctx.analysis(doc).evidence_sentences:
+            for m in es.mentions:
+                for rule in rules:
+                    slow = rule.regex(m.text).search(es.text)
+                    want = None if not slow or slow.start("answer") != m.start else {k: v or "" for k, v in slow.groupdict().items()}
+                    assert rule.match(es.text, m.start, m.text) == want, (rule.name, m.text, es.text)
+                    checked += 1
+    assert checked > 500
+
+
+def test_unknown_engine_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown engine"):
+        templated_build(SEEDS, tmp_path / "out", engine="spark")
+
+
+def test_cli_offers_num_proc_and_engine():
+    from dsgen.cli import cli
+
+    result = CliRunner().invoke(cli, ["build", "--help"])
+    assert "--num-proc" in result.output and "--engine [local|ray]" in result.output
+
+
+def test_model_passes_between_templated_ones_give_the_same_bytes_with_two_processes(tmp_path):
+    """Model passes run in the main process, in pass order, between worker results."""
+    from dsgen.backends.fake import FakeBackend
+    from dsgen.build import build
+    from dsgen.config import load_config
+
+    def reply(prompt: str) -> str:
+        return prompt.rsplit(" ", 3)[-3]  # deterministic, sometimes usable, often rejected
+
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"np{n}"
+        config = load_config(None, backend="fake", seeds_dir=SEEDS, out_dir=out, templates_dir=TEMPLATES,
+                             passes="qa_template,qa_model,fact_check_template", num_proc=n, chunk_size=2,
+                             use_cache=False)
+        build(config, backend=FakeBackend(responder=reply, model_id="fake-model"))
+        outs.append(out)
+    for name in OUTPUT_FILES:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    report = json.loads((outs[1] / "build-report.json").read_text())
+    assert report["passes"]["qa_model"]["candidates"] > 0
