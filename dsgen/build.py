@@ -99,16 +99,23 @@ def local_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: 
         for chunk in chunks:
             yield worker.run(chunk)
         return
-    methods = multiprocessing.get_all_start_methods()
-    mp = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with mp.Pool(num_proc, initializer=init_worker, initargs=(spec,)) as pool:
-        window: deque = deque()
-        for chunk in chunks:
-            window.append(pool.apply_async(run_chunk, (chunk,)))
-            if len(window) >= 2 * num_proc:
+    if "fork" in multiprocessing.get_all_start_methods():
+        # Built and warmed up once here; the forked workers inherit it (copy-on-write).
+        init_worker(spec).warm_up()
+        pool = multiprocessing.get_context("fork").Pool(num_proc)
+    else:
+        pool = multiprocessing.get_context("spawn").Pool(num_proc, initializer=init_worker, initargs=(spec,))
+    try:
+        with pool:
+            window: deque = deque()
+            for chunk in chunks:
+                window.append(pool.apply_async(run_chunk, (chunk,)))
+                if len(window) >= 2 * num_proc:
+                    yield window.popleft().get()
+            while window:
                 yield window.popleft().get()
-        while window:
-            yield window.popleft().get()
+    finally:
+        init_worker(None)
 
 
 def open_backend(config: BuildConfig):

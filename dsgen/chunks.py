@@ -94,6 +94,17 @@ class ChunkWorker:
         self.ctx = PassContext(store, seed=spec.seed, options=dict(spec.options))
         self.passes = [get_pass(name) for name in spec.passes]
 
+    def warm_up(self) -> "ChunkWorker":
+        """Load word lists, the sentence tokenizer and rules now; forked workers then share them."""
+        from dsgen.morph import base_verb
+        from dsgen.text import sentences
+
+        base_verb("made")
+        sentences("One sentence. Another one.")
+        for p in self.passes:
+            list(p.run([], self.ctx))
+        return self
+
     def run(self, docs: Sequence[Document]) -> ChunkResult:
         """Document rows and checked outcomes of every pass for one chunk.
 
@@ -129,10 +140,12 @@ class ChunkWorker:
 _worker: ChunkWorker | None = None
 
 
-def init_worker(spec: WorkerSpec) -> None:
-    """``multiprocessing`` initializer: one :class:`ChunkWorker` per process."""
+def init_worker(spec: WorkerSpec | None) -> ChunkWorker | None:
+    """Set this process's :class:`ChunkWorker` (``None`` clears it); the ``multiprocessing``
+    initializer, or called before forking so the children inherit a warmed-up worker."""
     global _worker
-    _worker = ChunkWorker(spec)
+    _worker = None if spec is None else ChunkWorker(spec)
+    return _worker
 
 
 def run_chunk(docs: Sequence[Document]) -> ChunkResult:

@@ -37,6 +37,7 @@ from dsgen.types import Candidate, Document, Span
 
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
 MIN_WORDS, MAX_WORDS = 8, 45
+RESTATE_MIN_WORDS = 14
 SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 40, 12, 96
 #: Longest wrong value a model may propose ("replace" style).
 MAX_VALUE_CHARS = 80
@@ -137,7 +138,7 @@ class FactCheckModelPass(Pass):
         for doc in docs:
             sentences = [es for es in ctx.analysis(doc).evidence_sentences if _claimable(es)]
             rng = ctx.rng(self.name, doc.doc_id)
-            supports += [(doc, es) for es in sorted(rng.sample(sentences, min(limit, len(sentences))), key=lambda es: es.span)]
+            supports += [(doc, es) for es in self._sentences_to_restate(sentences, limit, rng)]
             refutes += [(doc, es, m) for es, m in self._facts_to_change(sentences, limit, rng)]
 
         prompt = Prompt(ctx, "claim_supports")
@@ -157,6 +158,19 @@ class FactCheckModelPass(Pass):
         outputs = generate(ctx, f"{self.name}: refutes", prompts, decoding)
         for (doc, es, m), raw in zip(refutes, outputs):
             yield self._refutes(doc, es, m, raw, style, ctx)
+
+    @staticmethod
+    def _sentences_to_restate(sentences: list[EvidenceSentence], limit: int, rng) -> list[EvidenceSentence]:
+        """Up to ``limit`` sentences, in document order; long ones with facts first.
+
+        A long sentence has a shorter claim in it, and a fact makes the claim checkable;
+        given a short one, small models mostly copy it (rejected as ``copied_source``).
+        """
+        preferred = [es for es in sentences if len(es.text.split()) >= RESTATE_MIN_WORDS and es.mentions]
+        others = [es for es in sentences if es not in preferred]
+        chosen = rng.sample(preferred, min(limit, len(preferred)))
+        chosen += rng.sample(others, min(limit - len(chosen), len(others)))
+        return sorted(chosen, key=lambda es: es.span)
 
     @staticmethod
     def _facts_to_change(sentences: list[EvidenceSentence], limit: int, rng) -> list[tuple[EvidenceSentence, Mention]]:
