@@ -1,7 +1,21 @@
 """Seeds folder -> Documents with normalized text, titles and stable ids.
 
 Bad files never stop the others: each is recorded as a :class:`Skip` with its
-reason (unless ``strict``, where the first one raises).
+reason (unless ``strict``, where the first one raises). Reasons, as they appear
+under ``skipped`` in ``build-report.json``:
+
+- ``unsupported_file_type``: not .txt/.text/.md/.markdown/.html/.htm/.jsonl
+- ``not_a_regular_file``: a FIFO, device or socket (reading could block forever)
+- ``too_large``: over ``MAX_FILE_BYTES``
+- ``binary_file``, ``unknown_encoding``: not text (UTF-8, UTF-16/32 with a BOM and
+  detectable legacy encodings such as Latin-1/Windows-1252 are decoded)
+- ``unreadable``: an OS error (permissions, a dangling or looping symlink)
+- ``invalid_json``, ``missing_text``: one JSONL line (``file.jsonl#L<n>``); the
+  file's other lines are kept
+- ``empty``: nothing left after normalization
+- ``duplicate_document``: the same normalized text as an earlier input (named)
+
+Hidden files and folders (``.name``) are ignored, as git and ls do.
 """
 
 from __future__ import annotations

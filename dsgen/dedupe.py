@@ -82,6 +82,7 @@ class Deduper:
 
     def __init__(self, threshold: float = NEAR_DUP_JACCARD, recent: int = RECENT_PER_SHINGLE) -> None:
         self.threshold = Fraction(threshold).limit_denominator(1000)
+        self._num, self._den = self.threshold.numerator, self.threshold.denominator
         self.recent = recent
         self._ids: list[str] = []
         self._exact: dict[int, int] = {}  # digest -> row
@@ -94,8 +95,7 @@ class Deduper:
         return self.check_signature(signature(key), row_id)
 
     def _prefix(self, n: int) -> int:
-        t = self.threshold
-        return n - -(-t.numerator * n // t.denominator) + 1  # n - ceil(t * n) + 1
+        return n - -(-self._num * n // self._den) + 1  # n - ceil(threshold * n) + 1
 
     def check_signature(self, sig: Signature, row_id: str) -> tuple[str, str] | None:
         """Like :meth:`check`, for a precomputed :func:`signature`."""
@@ -109,16 +109,18 @@ class Deduper:
             found = self._index.get(h)
             if found is not None:
                 candidates.update(found) if isinstance(found, list) else candidates.add(found)
-        t = self.threshold
-        mine = set(sh)
-        for i in sorted(candidates):
-            lo, hi = self._offsets[i], self._offsets[i + 1]
-            m = hi - lo
-            if m * t.denominator < t.numerator * n or n * t.denominator < t.numerator * m:
-                continue  # sizes alone rule out the threshold
-            shared = len(mine.intersection(self._pool[lo:hi]))
-            if shared * t.denominator >= t.numerator * (n + m - shared):
-                return "near_duplicate", self._ids[i]
+        if candidates:
+            num, den = self._num, self._den
+            offsets, pool = self._offsets, self._pool
+            mine = set(sh)
+            for i in sorted(candidates):
+                lo, hi = offsets[i], offsets[i + 1]
+                m = hi - lo
+                if m * den < num * n or n * den < num * m:
+                    continue  # sizes alone rule out the threshold
+                shared = len(mine.intersection(pool[lo:hi]))
+                if shared * den >= num * (n + m - shared):
+                    return "near_duplicate", self._ids[i]
         i = len(self._ids)
         self._ids.append(row_id)
         self._exact[sig.exact] = i

@@ -200,6 +200,8 @@ _KILL_LOOP = textwrap.dedent("""
                 os._exit(1)
         # Wait until the child is writing its work folder, then kill at a random moment.
         while not list(out.parent.glob(f".{{out.name}}.tmp-{{pid}}-*")):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                sys.exit("the build loop died on its own")
             time.sleep(0.002)
         delay = rng.uniform(0, build_seconds)
         time.sleep(delay)
@@ -211,6 +213,7 @@ _KILL_LOOP = textwrap.dedent("""
                         "leftovers": sorted(p.name for p in out.parent.glob(f".{{out.name}}.*"))}})
     print(json.dumps({{"build_seconds": build_seconds, "rounds": results}}))
 """)
+
 
 def _digest(snap: dict[str, bytes]) -> str:
     h = hashlib.sha256()
@@ -332,7 +335,14 @@ def load_stand_in(folder: Path, source: str = _RESPONDER):
 
 
 def _prompts(log: Path) -> list[str]:
-    return [bytes.fromhex(line).decode() for line in log.read_text().split()] if log.exists() else []
+    """Prompts the stand-in model was asked, in order (a line cut by SIGKILL is left out)."""
+    out = []
+    for line in log.read_text().split() if log.exists() else []:
+        try:
+            out.append(bytes.fromhex(line).decode())
+        except ValueError:
+            pass
+    return out
 
 
 def test_sigkill_during_model_calls_then_rerun_repeats_no_finished_call(tmp_path, monkeypatch):
