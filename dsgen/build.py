@@ -279,7 +279,9 @@ def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: M
 
 def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str, Any]:
     model_stats = None
-    if backend is not None and hasattr(backend, "stats"):
+    if backend is not None and hasattr(backend, "report"):  # the cache: hits, misses and token counts
+        model_stats = backend.report()
+    elif backend is not None and hasattr(backend, "stats"):
         model_stats = backend.stats if isinstance(backend.stats, dict) else vars(backend.stats)
     return {
         "config": {

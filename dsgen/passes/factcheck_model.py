@@ -1,11 +1,15 @@
 """Model-written fact-check claims: paraphrased SUPPORTS and one-fact REFUTES.
 
+``model_items_per_doc`` prompts per article, half for each label.
+
 - SUPPORTS: the model restates one fact of a source sentence
   (``prompts/claim_supports.jinja2``); validation checks content-token recall,
-  facts and negation against that sentence.
-- REFUTES: the model makes a sentence false. By default (``refutes_style =
-  "replace"``, suited to small base models) it writes a wrong value for one marked
-  fact (``prompts/claim_refutes.jinja2``) which the pass substitutes; with
+  facts and negation against that sentence. A verbatim copy of the sentence is
+  rejected (``copied_source``): the templated pass already publishes those.
+- REFUTES: the model makes a sentence false, numbers preferred. By default
+  (``refutes_style = "replace"``, suited to small base models) it writes a wrong
+  value for one marked fact (``prompts/claim_refutes.jinja2``) which the pass
+  substitutes; with
   ``"rewrite"`` (capable models) it rewrites the whole sentence
   (``prompts/claim_refutes_rewrite.jinja2``). Either way the change is then found by
   diffing claim and sentence (:func:`find_change`): it must be one edit inside one
@@ -38,7 +42,7 @@ from dsgen.types import Candidate, Document, Span
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
 MIN_WORDS, MAX_WORDS = 8, 45
 RESTATE_MIN_WORDS = 14
-SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 40, 12, 96
+SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 32, 12, 96
 #: Longest wrong value a model may propose ("replace" style).
 MAX_VALUE_CHARS = 80
 #: A replacement may be at most this many words longer than the fact it replaces.
@@ -133,7 +137,8 @@ class FactCheckModelPass(Pass):
             from dsgen.errors import ConfigError
 
             raise ConfigError(f"refutes_style must be 'replace' or 'rewrite', got {style!r}")
-        limit = int(ctx.options.get("model_items_per_doc", 4))
+        # model_items_per_doc prompts per article, split evenly between the two labels
+        limit = max(1, int(ctx.options.get("model_items_per_doc", 4)) // 2)
         supports, refutes = [], []
         for doc in docs:
             sentences = [es for es in ctx.analysis(doc).evidence_sentences if _claimable(es)]

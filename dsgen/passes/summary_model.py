@@ -31,7 +31,7 @@ from dsgen.text import sentences
 from dsgen.types import Candidate, Document, Span
 
 SOURCE_MAX_CHARS = 700
-SUMMARY_TOKENS = 64
+SUMMARY_TOKENS = 48
 MAX_SUMMARY_CHARS = 400
 _LABEL = re.compile(r"^summary\s*:\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
