@@ -89,8 +89,8 @@ class ScriptedModel:
             return " " + (self.summary or first.replace("did not begin", "didn't begin"))
         if "Claim" in job:  # claim_supports: the sentence's longest clause
             return " " + max(job["Sentence"].split(", "), key=len).rstrip(".") + "."
-        true = next(k for k in job if k.startswith("True "))
-        return " " + (self.refutes or _wrong)(job[true])
+        fact = job["Change"].removesuffix(" ->")  # claim_refutes: "Change: <fact> ->"
+        return " " + (self.refutes or _wrong)(fact)
 
 
 def _wrong(value: str) -> str:
@@ -352,9 +352,12 @@ def test_find_change_records_one_changed_fact(claim, change):
     (SENTENCE.replace("2023", "2019").replace("China", "Japan"), "refutes_not_single_change"),
     (SENTENCE.replace("stepped down", "stayed on"), "refutes_change_not_a_fact"),
     (SENTENCE.replace("2023", "recently"), "refutes_kind_mismatch"),
+    (SENTENCE.replace("2023", "2,023"), "refutes_no_change"),  # the same value, written differently
+    (SENTENCE.replace("Alibaba", "Alibaba Cloud"), "refutes_no_change"),  # still names Alibaba
     (SENTENCE.replace("Daniel Zhang", "someone"), "refutes_kind_mismatch"),
     (SENTENCE.replace("$3 billion", "$3 trillion, said many experts in the field"), "refutes_kind_mismatch"),
-    (SENTENCE.replace("$3 billion", "$3 billion or more"), "refutes_change_not_a_fact"),  # an insertion after the fact
+    (SENTENCE.replace("$3 billion", "$3 billion or more"), "refutes_no_change"),  # still $3 billion: still true
+    (SENTENCE.replace("paid", "did not pay"), "refutes_change_not_a_fact"),
 ])
 def test_find_change_rejects_anything_but_one_fact(claim, reason):
     es = _sentence(SENTENCE)

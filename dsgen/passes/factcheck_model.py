@@ -37,7 +37,7 @@ from dsgen.passes.model_common import (
     rejection,
     text_problem,
 )
-from dsgen.types import Candidate, Document, Span
+from dsgen.types import Candidate, Document
 
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
 MIN_WORDS, MAX_WORDS = 8, 45
@@ -47,7 +47,7 @@ SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 32, 12, 96
 MAX_VALUE_CHARS = 80
 #: A replacement may be at most this many words longer than the fact it replaces.
 MAX_EXTRA_WORDS = 3
-_LABEL = re.compile(r"^(?:claim|false|wrong(?: \w+)?)\s*:\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^(?:claim|false|change)\s*:\s*|^->\s*", re.IGNORECASE)
 _NAME_JOINERS = {"of", "de", "&", "and", "the", "van", "von", "da", "di", "du", "la", "le"}
 _NO_CHANGE = {"kind": "", "original": "", "replacement": ""}
 
@@ -71,26 +71,25 @@ def find_change(sentence: str, claim: str, mentions: Sequence[Mention]) -> dict[
     """
     if claim == sentence:
         raise ChangeError("refutes_no_change")
-    p = 0
-    while p < min(len(sentence), len(claim)) and sentence[p] == claim[p]:
-        p += 1
-    q = 0
-    while q < min(len(sentence), len(claim)) - p and sentence[-1 - q] == claim[-1 - q]:
-        q += 1
-    while p > 0 and sentence[p - 1].isalnum():  # whole words: "1999" -> "1987" is not "99" -> "87"
-        p -= 1
-    while q > 0 and sentence[len(sentence) - q].isalnum():
-        q -= 1
+    p, q = _common_affixes(sentence, claim)
     s, e = p, len(sentence) - q
-    fact = next((m for m in mentions if m.kind in SWAPPABLE and m.start <= s and e <= m.end), None)
+
+    def covers(m: Mention) -> bool:  # the edit lies in the fact, or touches it across spaces only
+        return not (sentence[min(m.start, s) : m.start].strip() or sentence[m.end : max(m.end, e)].strip())
+
+    fact = next((m for m in mentions if m.kind in SWAPPABLE and covers(m)), None)
     if fact is None:
         changed = f"{sentence[s:e]!r} -> {claim[p:len(claim) - q]!r}"
         overlapping = any(m.start < e and s < m.end for m in mentions if m.kind in SWAPPABLE)
         raise ChangeError("refutes_not_single_change" if overlapping else "refutes_change_not_a_fact", changed)
     original = fact.text
-    replacement = (sentence[fact.start : s] + claim[p : len(claim) - q] + sentence[e : fact.end]).strip()
+    lo, hi = min(fact.start, s), max(fact.end, e)  # claim[:lo] and sentence[hi:]'s twin are unchanged
+    replacement = claim[lo : len(claim) - (len(sentence) - hi)].strip()
     if not replacement or replacement.casefold() == original.casefold():
         raise ChangeError("refutes_no_change")
+    if fact.kind not in NUMERIC_KINDS and (original.casefold() in replacement.casefold()
+                                           or replacement.casefold() in original.casefold()):
+        raise ChangeError("refutes_no_change", f"{replacement!r} still names {original!r}")
     # "four" -> "4" or "$3 billion" -> "$3,000 million" restates the fact (dates differ by month too).
     if fact.kind in NUMERIC_KINDS and fact.kind != "DATE" and numeric_value(replacement) == numeric_value(original) is not None:
         raise ChangeError("refutes_no_change", f"{replacement!r} states the same value as {original!r}")
@@ -98,6 +97,28 @@ def find_change(sentence: str, claim: str, mentions: Sequence[Mention]) -> dict[
     if problem:
         raise ChangeError("refutes_kind_mismatch", problem)
     return {"kind": fact.kind, "original": original, "replacement": replacement}
+
+
+def _common_affixes(a: str, b: str) -> tuple[int, int]:
+    """Lengths of the common prefix and suffix of ``a`` and ``b``, shrunk to whole words.
+
+    "1999" -> "1987" is then a change of "1999", not of "99".
+    """
+    p = 0
+    while p < min(len(a), len(b)) and a[p] == b[p]:
+        p += 1
+    q = 0
+    while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
+        q += 1
+    while p > 0 and _alnum(a, p - 1) and (_alnum(a, p) or _alnum(b, p)):
+        p -= 1
+    while q > 0 and _alnum(a, len(a) - q) and (_alnum(a, len(a) - q - 1) or _alnum(b, len(b) - q - 1)):
+        q -= 1
+    return p, q
+
+
+def _alnum(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and text[i].isalnum()
 
 
 def _kind_problem(kind: str, original: str, replacement: str) -> str | None:

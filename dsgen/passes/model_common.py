@@ -4,9 +4,11 @@
   taken from an article is collapsed onto one line before it fills its slot, so an
   article (or text hidden in it) can never add lines to the few-shot frame: it stays
   data inside the passage slot.
-- Model output is untrusted: :func:`first_line` strips it, cuts it at the first line
-  break and caps its length; passes turn anything unusable into a candidate that
-  carries ``meta["reject_reason"]``, which the build records in ``rejected.jsonl``.
+- Model output is untrusted: :func:`first_line` keeps its first line, whitespace
+  collapsed; :func:`text_problem` rejects it when empty, over a length cap, garbage or
+  unfinished. Passes turn anything unusable into a candidate that carries
+  ``meta["reject_reason"]``, which the build records in ``rejected.jsonl`` with the raw
+  output instead of validating it: nothing is dropped silently.
 - :func:`generate` sends all prompts of one stage in a single backend call (so the
   backend can batch and the cache can persist chunk by chunk) and reports progress.
 """
@@ -25,7 +27,7 @@ from dsgen.errors import BackendError
 if TYPE_CHECKING:
     from dsgen.passes.base import PassContext
 
-#: Longest model output a pass looks at; anything longer is cut (before parsing).
+#: Longest question or claim a pass accepts from a model (longer output is rejected).
 MAX_OUTPUT_CHARS = 300
 
 #: Reject reasons a model pass can give before validation sees a candidate.
@@ -160,9 +162,9 @@ def looks_like_text(text: str) -> bool:
     return True
 
 
-def rejection(reason: str, detail: str = "", **extra: Any) -> dict[str, Any]:
-    """``Candidate.meta`` for a candidate the pass already knows is unusable."""
-    return {"reject_reason": reason, "reject_detail": detail, **extra}
+def rejection(reason: str, detail: str = "") -> dict[str, str]:
+    """``Candidate.meta`` entries for a candidate the pass already knows is unusable."""
+    return {"reject_reason": reason, "reject_detail": detail}
 
 
 # ------------------------------------------------------------------ answer matching

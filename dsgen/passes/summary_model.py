@@ -18,29 +18,36 @@ from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
     COPIED_SOURCE,
+    UNPARSEABLE_OUTPUT,
     Prompt,
     first_line,
     generate,
+    is_complete,
     params,
     rejection,
     text_problem,
 )
 from dsgen.passes.summary_template import centroid_order
 from dsgen.support import token_recall
-from dsgen.text import sentences
+from dsgen.text import is_prose, sentences
 from dsgen.types import Candidate, Document, Span
 
 SOURCE_MAX_CHARS = 700
 SUMMARY_TOKENS = 48
 MAX_SUMMARY_CHARS = 400
 _LABEL = re.compile(r"^summary\s*:\s*", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
 
 
 def complete_sentences(text: str) -> str:
-    """``text`` up to its last sentence-ending punctuation (drops an unfinished tail)."""
-    ends = list(_SENTENCE_END.finditer(text))
-    return text[: ends[-1].end()].strip() if ends else ""
+    """``text`` without an unfinished last sentence (cut off by the token limit).
+
+    Sentences are found as everywhere in dsgen (Punkt with abbreviations), so
+    "Alibaba Group Holding Ltd. is mount" is one unfinished sentence, not a finished one.
+    """
+    found = sentences(text)
+    while found and not is_complete(found[-1].text):
+        found.pop()
+    return text[: found[-1].span.end].strip() if found else ""
 
 
 def align(summary: str, source: Sequence[EvidenceSentence]) -> tuple[Span, ...]:
@@ -106,6 +113,8 @@ class SummaryModelPass(Pass):
         summary = complete_sentences(text[:MAX_SUMMARY_CHARS])
         meta: dict = {"prompt": "prompts/summary.jinja2", "source_sentences": len(picked)}
         problem = text_problem(summary or text[:MAX_SUMMARY_CHARS], cap=MAX_SUMMARY_CHARS)
+        if problem is None and not is_prose(summary):
+            problem = rejection(UNPARSEABLE_OUTPUT, "not a sentence of six words or more")
         if problem is None and all(sent.text in doc.text for sent in sentences(summary)):
             problem = rejection(COPIED_SOURCE, "every sentence is copied from the article")
         meta.update(problem or {})
