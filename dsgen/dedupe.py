@@ -31,7 +31,7 @@ from dsgen.support import STOPWORDS
 
 NEAR_DUP_JACCARD = 0.8
 #: Kept rows remembered per indexed shingle: the most recent ones (see module doc).
-RECENT_PER_SHINGLE = 8
+RECENT_PER_SHINGLE = 4
 
 
 def dedupe_key(config: str, row: Mapping[str, Any]) -> str:

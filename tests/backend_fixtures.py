@@ -1,7 +1,7 @@
 """Fixtures for backend tests: a tiny real model, a loopback OpenAI-style server, the embedded model.
 
-Import the fixtures into a test module (``from backend_fixtures import tiny_model_dir``) or list
-this module in ``pytest_plugins`` of the root ``conftest.py``.
+``tests/conftest.py`` registers this module as a plugin (``pytest_plugins``), so every test module
+shares one instance of each session fixture (the embedded model is loaded once per run).
 """
 
 from __future__ import annotations

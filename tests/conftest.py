@@ -12,6 +12,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Backend fixtures (tiny model, embedded model, loopback OpenAI server) are shared by every
+# module from one place, so the session-scoped embedded model is loaded once per run.
+pytest_plugins = ["backend_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 TEMPLATES = REPO / "templates"

@@ -14,13 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_fixtures import (  # noqa: F401 - fixtures are used by name
-    embedded_backend,
-    fake_completion,
-    openai_server,
-    tiny_backend,
-    tiny_model_dir,
-)
+from backend_fixtures import fake_completion
 from dsgen.backends import GenerationParams, GenerationRequest, load_backend
 from dsgen.backends.fake import FakeBackend
 from dsgen.cache import CachedBackend, cache_key

@@ -110,3 +110,18 @@ def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
 def test_validate_on_a_folder_that_is_not_a_build(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert result.exit_code != 0 and "no built dataset" in result.output
+
+
+def test_validate_rejects_a_refutes_claim_that_restates_the_same_number():
+    from dsgen.validate import check_row
+
+    text = "The company invested four billion dollars in 2020 to build data centers."
+    row = {
+        "id": "x", "doc_id": "d", "pass": "p", "method": "model", "generator": "g",
+        "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "REFUTES"}],
+        "claim": "The company invested 4 billion dollars in 2020 to build data centers.",
+        "label": "REFUTES", "context": text, "context_start": 0,
+        "evidence": [{"start": 0, "end": len(text)}],
+        "change": {"kind": "NUMBER", "original": "four", "replacement": "4"},
+    }
+    assert "refutes_no_change" in [p.reason for p in check_row("fact_check", row, text)]

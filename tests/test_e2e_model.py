@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from backend_fixtures import embedded_backend  # noqa: F401 - fixture used by name
 from conftest import SEEDS, TEMPLATES
 from dsgen.build import build
 from dsgen.config import load_config

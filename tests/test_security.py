@@ -13,7 +13,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from backend_fixtures import openai_server  # noqa: F401 - pytest fixture
 from conftest import SEEDS, TEMPLATES
 from dsgen.cli import cli
 from dsgen.errors import BackendError, PushError, TemplateError

@@ -213,10 +213,8 @@ def locate(answer: str, passage: str) -> tuple[int, str] | None:
     i = passage.casefold().find(answer.casefold())
     if i >= 0 and len(passage.casefold()) == len(passage):
         return i, passage[i : i + len(answer)]
-    try:
-        from rapidfuzz import fuzz
-    except ImportError:  # fuzzy alignment is optional: exact matches still work
-        return None
+    from rapidfuzz import fuzz  # only free generation needs it
+
     found = fuzz.partial_ratio_alignment(answer, passage, score_cutoff=MIN_ALIGNMENT_SCORE)
     if found is None:
         return None
