@@ -124,18 +124,21 @@ def _brute_force(texts, threshold=0.8):
     return out
 
 
-def test_compact_deduper_agrees_with_the_plain_rule():
-    # Few variants per base text, so no indexed shingle outlives its recent-rows window.
+@pytest.mark.parametrize("n_texts,recent", [
+    (240, None),  # few variants per base text: no indexed shingle outlives its recent-rows window
+    (600, 10**9),  # many variants, unbounded window: prefix filtering alone is exact
+])
+def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent):
     rng = random.Random(3)
     vocab = [f"w{i}" for i in range(40)]
     base = [[rng.choice(vocab) for _ in range(rng.randint(1, 25))] for _ in range(60)]
     texts = []
-    for _ in range(240):
+    for _ in range(n_texts):
         words = list(rng.choice(base))
         for _ in range(rng.randint(0, 3)):  # a few edits: some stay above 0.8, some fall below
             words[rng.randrange(len(words))] = rng.choice(vocab)
         texts.append(" ".join(words).upper() if rng.random() < 0.1 else " ".join(words))
-    deduper = Deduper()
+    deduper = Deduper() if recent is None else Deduper(recent=recent)
     got = [deduper.check(t, str(i)) for i, t in enumerate(texts)]
     assert got == _brute_force(texts)
     assert {g and g[0] for g in got} == {None, "duplicate", "near_duplicate"}  # every outcome is exercised
