@@ -171,13 +171,13 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
             results = local_results(spec, _read_spool(spool), config.num_proc)
         stack.enter_context(contextlib.closing(results))
         try:
+            remove_stale(out_dir)  # leftovers of a killed build
+            work = make_work_dir(out_dir)
             first = next(results)  # workers start (fork) before any model is loaded here
             if backend is None and any(p.needs_backend for p in pass_objs):
                 backend = open_backend(config)
             ctx = PassContext(store, seed=config.seed, backend=backend, options={**options, "progress": progress})
             renderer = MessageRenderer(store)
-            remove_stale(out_dir)  # leftovers of a killed build
-            work = make_work_dir(out_dir)
             dataset_dir = work / "dataset"
             with _Publisher(work, splits) as publisher:
                 done = 0
