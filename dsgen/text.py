@@ -164,7 +164,3 @@ def is_prose(sentence_text: str, min_words: int = 6) -> bool:
         return False
     return len(words(s)) >= min_words
 
-
-def token_set(text: str) -> set[str]:
-    """Lower-cased word set, for overlap measures."""
-    return {w.lower() for w in words(text)}
