@@ -31,6 +31,16 @@ class EvidenceSentence:
         return self.sentence.text
 
 
+#: Sentence lengths (in words) that make a readable fact-check claim.
+CLAIM_MIN_WORDS, CLAIM_MAX_WORDS = 8, 45
+
+
+def claimable(es: EvidenceSentence) -> bool:
+    """A sentence short enough to judge and long enough to state a fact, not a question."""
+    n = len(es.text.split())
+    return CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not es.text.rstrip().endswith("?")
+
+
 class DocAnalysis:
     """Lazily computed facts about one document."""
 

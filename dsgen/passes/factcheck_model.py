@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from dsgen.analysis import EvidenceSentence
+from dsgen.analysis import EvidenceSentence, claimable
 from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions, numeric_value
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
@@ -40,7 +40,6 @@ from dsgen.passes.model_common import (
 from dsgen.types import Candidate, Document
 
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE")
-MIN_WORDS, MAX_WORDS = 8, 45
 RESTATE_MIN_WORDS = 14
 SUPPORTS_TOKENS, REPLACE_TOKENS, REWRITE_TOKENS = 32, 12, 96
 #: Longest wrong value a model may propose ("replace" style).
@@ -138,11 +137,6 @@ def _kind_problem(kind: str, original: str, replacement: str) -> str | None:
     return None
 
 
-def _claimable(es: EvidenceSentence) -> bool:
-    n = len(es.text.split())
-    return MIN_WORDS <= n <= MAX_WORDS and not es.text.rstrip().endswith("?")
-
-
 @passes.register("fact_check_model")
 class FactCheckModelPass(Pass):
     """SUPPORTS paraphrases and REFUTES one-fact changes, written by the model."""
@@ -162,7 +156,7 @@ class FactCheckModelPass(Pass):
         limit = max(1, int(ctx.options.get("model_items_per_doc", 4)) // 2)
         supports, refutes = [], []
         for doc in docs:
-            sentences = [es for es in ctx.analysis(doc).evidence_sentences if _claimable(es)]
+            sentences = [es for es in ctx.analysis(doc).evidence_sentences if claimable(es)]
             rng = ctx.rng(self.name, doc.doc_id)
             supports += [(doc, es) for es in self._sentences_to_restate(sentences, limit, rng)]
             refutes += [(doc, es, m) for es, m in self._facts_to_change(sentences, limit, rng)]

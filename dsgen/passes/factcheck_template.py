@@ -12,21 +12,15 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from dsgen.analysis import EvidenceSentence
+from dsgen.analysis import EvidenceSentence, claimable
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
 from dsgen.types import Candidate, Document, Span
 
 # Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT")
-MIN_WORDS, MAX_WORDS = 8, 45
 #: Other articles a document borrows NOT ENOUGH INFO claims from (its neighbours in the build).
 NEI_NEIGHBOURS = 8
-
-
-def _claimable(es: EvidenceSentence) -> bool:
-    n = len(es.text.split())
-    return MIN_WORDS <= n <= MAX_WORDS and not es.text.rstrip().endswith("?")
 
 
 @passes.register("fact_check_template")
@@ -44,7 +38,7 @@ class FactCheckTemplatePass(Pass):
         claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims
         for doc in docs:
             analysis = ctx.analysis(doc)
-            sentences = [es for es in analysis.evidence_sentences if _claimable(es)]
+            sentences = [es for es in analysis.evidence_sentences if claimable(es)]
             rng = ctx.rng(self.name, doc.doc_id)
             yield from self._supports(doc, ctx, rng.sample(sentences, min(per_label, len(sentences))))
             yield from self._refutes(doc, ctx, sentences, per_label, rng)
@@ -106,7 +100,7 @@ class FactCheckTemplatePass(Pass):
         for other in others:
             if other.doc_id not in claims:
                 claims[other.doc_id] = [es for es in ctx.analysis(other).evidence_sentences
-                                        if _claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions)]
+                                        if claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions)]
             options.extend(claims[other.doc_id])
         rng.shuffle(options)
         count = 0
