@@ -22,7 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dsgen.backends.base import GenerationParams, GenerationRequest  # noqa: E402
-from dsgen.backends.transformers_backend import TransformersBackend, _count_generated  # noqa: E402
+from dsgen.backends.torch_generation import count_generated, eos_token_ids  # noqa: E402
+from dsgen.backends.transformers_backend import TransformersBackend  # noqa: E402
 
 FEW_SHOT = (
     "Read the passage and write one question it answers.\n\n"
@@ -53,7 +54,7 @@ def build_prompts(seeds: Path, n: int, tokenizer, lo: int = 300, hi: int = 500) 
 def raw_generate(backend: TransformersBackend, prompts: list[str], batch_size: int, new: int):
     """Plain tokenizer(padding=True) + model.generate, in the given order; (tokens, seconds)."""
     tok, model = backend.tokenizer, backend.model
-    eos = backend._eos_ids
+    eos = eos_token_ids(tok, model)
     tokens, started = 0, time.perf_counter()
     for start in range(0, len(prompts), batch_size):
         batch = tok(prompts[start : start + batch_size], return_tensors="pt", padding=True)
@@ -61,7 +62,7 @@ def raw_generate(backend: TransformersBackend, prompts: list[str], batch_size: i
             out = model.generate(**batch, max_new_tokens=new, do_sample=False)
         generated = out[:, batch["input_ids"].shape[1] :]
         tok.batch_decode(generated, skip_special_tokens=True)
-        tokens += _count_generated(generated, tok.pad_token_id, eos)
+        tokens += count_generated(generated, tok.pad_token_id, eos)
     return tokens, time.perf_counter() - started
 
 

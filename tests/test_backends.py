@@ -141,8 +141,48 @@ def test_transformers_uses_chat_template_when_the_tokenizer_has_one(tiny_model_d
 def test_transformers_chat_template_requested_but_missing(tiny_model_dir):
     from dsgen.backends.transformers_backend import TransformersBackend
 
+    backend = TransformersBackend(model=tiny_model_dir, chat_template=True, num_threads=1)
     with pytest.raises(BackendError, match="no chat template"):
-        TransformersBackend(model=tiny_model_dir, chat_template=True, num_threads=1)
+        backend.generate(requests_for(["The river"]))
+
+
+def test_a_fully_cached_rebuild_never_loads_the_model(tiny_model_dir, tmp_path):
+    """The model loads on the first cache miss, so a rebuild answered from disk skips it."""
+    from conftest import SEEDS, TEMPLATES
+    from dsgen.backends.transformers_backend import TransformersBackend
+    from dsgen.build import build
+    from dsgen.config import load_config
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    first = sorted(SEEDS.glob("*.txt"))[0]
+    (seeds / first.name).write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
+
+    def run(out):
+        config = load_config(None, seeds_dir=seeds, out_dir=out, backend="transformers", model=str(tiny_model_dir),
+                             passes="qa_model,summarization_model,fact_check_model", templates_dir=TEMPLATES,
+                             cache_dir=tmp_path / "calls", model_items_per_doc=1)
+        backend = CachedBackend(TransformersBackend(model=tiny_model_dir, num_threads=1), tmp_path / "calls")
+        build(config, backend=backend)
+        return backend
+
+    cold = run(tmp_path / "cold")
+    assert cold.misses > 0 and cold.backend.loaded
+    warm = run(tmp_path / "warm")
+    assert warm.hits == cold.misses and warm.misses == 0
+    assert not warm.backend.loaded  # no weights, tokenizer or conversion touched
+    for config in ("qa", "summarization", "fact_check"):
+        for split in ("train", "test"):
+            shard = Path("dataset", config, f"{split}-00000-of-00001.parquet")
+            assert (tmp_path / "warm" / shard).read_bytes() == (tmp_path / "cold" / shard).read_bytes()
+
+
+def test_a_model_folder_without_config_fails_before_any_work(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    (tmp_path / "weights").mkdir()
+    with pytest.raises(BackendError, match="no config.json"):
+        TransformersBackend(model=tmp_path / "weights")
 
 
 @pytest.mark.model

