@@ -65,6 +65,11 @@ class DocAnalysis:
         return sentences(self.doc.text)
 
     @cached_property
+    def sentence_texts(self) -> tuple[str, ...]:
+        """The text of every sentence, in order (what NOT ENOUGH INFO checks compare against)."""
+        return tuple(s.text for s in self.all_sentences)
+
+    @cached_property
     def evidence_sentences(self) -> list[EvidenceSentence]:
         """Prose sentences outside boilerplate and the title, with typed facts."""
         blocked = list(self.boilerplate)

@@ -114,13 +114,6 @@ class ChunkWorker:
         """
         self.ctx.neighbours = docs
         by_id = {d.doc_id: d for d in docs}
-        sentence_texts: dict[str, tuple[str, ...]] = {}
-
-        def texts(doc: Document) -> tuple[str, ...]:
-            if doc.doc_id not in sentence_texts:
-                sentence_texts[doc.doc_id] = tuple(s.text for s in self.ctx.analysis(doc).all_sentences)
-            return sentence_texts[doc.doc_id]
-
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         documents = [document_row(doc, self.renderer) for doc in docs]
@@ -131,7 +124,7 @@ class ChunkWorker:
             outcomes = []
             for cand in p.run(docs, self.ctx):
                 doc = by_id[cand.doc_id]
-                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, texts(doc) if cand.config == "fact_check" else None))
+                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, self.ctx.analysis(doc).sentence_texts if cand.config == "fact_check" else None))
             results.append((p.name, outcomes))
             seconds[f"pass:{p.name}"] = time.perf_counter() - start
         return ChunkResult(documents, results, seconds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -81,9 +82,18 @@ class Mention:
 
 def numeric_mentions(text: str) -> list[Mention]:
     """Money, percentages, dates, years and plain numbers; no overlaps."""
+    return list(_numeric_mentions(text))
+
+
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=8192)
+def _numeric_mentions(text: str) -> tuple[Mention, ...]:
+    # Cached: validation asks again for the sentences the passes analysed.
     taken: list[tuple[int, int]] = []
     out: list[Mention] = []
-    for kind, pattern in _PATTERNS:
+    for kind, pattern in _PATTERNS if _HAS_DIGIT.search(text) else ():  # every pattern needs a digit
         for m in pattern.finditer(text):
             s, e = m.start(), m.end()
             if any(s < te and ts < e for ts, te in taken):
@@ -93,7 +103,7 @@ def numeric_mentions(text: str) -> list[Mention]:
     for m in _NUMBER_WORD.finditer(text):
         if not any(m.start() < te and ts < m.end() for ts, te in taken):
             out.append(Mention("NUMBER", m.start(), m.end(), m.group()))
-    return sorted(out, key=lambda m: (m.start, m.end))
+    return tuple(sorted(out, key=lambda m: (m.start, m.end)))
 
 
 def name_mentions(text: str, lexicon: Lexicon, known_names: frozenset[str] = frozenset()) -> list[Mention]:

@@ -80,6 +80,12 @@ def _is_common_word(token: str) -> bool:
 
 
 def facts(text: str) -> set[str]:
+    """Checkable facts: numeric mentions and capitalized names (see :func:`_facts`)."""
+    return set(_facts(text))
+
+
+@lru_cache(maxsize=8192)
+def _facts(text: str) -> frozenset[str]:
     """Checkable facts: numeric mentions and capitalized names.
 
     A sentence-initial capitalized word counts only when it is not an English word
@@ -98,14 +104,19 @@ def facts(text: str) -> set[str]:
             continue
         if before and before[-1] not in ".!?:\n" or not _is_common_word(token):
             found.add(token)
-    return found
+    return frozenset(found)
+
+
+@lru_cache(maxsize=8)
+def _casefold(text: str) -> str:
+    return text.casefold()  # cached: a document is checked against many rows in a row
 
 
 def missing_facts(text: str, source: str) -> list[str]:
     """Facts of ``text`` that do not occur in ``source`` (case-insensitive)."""
-    low = source.casefold()
+    low = _casefold(source)
     out = []
-    for fact in sorted(facts(text)):
+    for fact in sorted(_facts(text)):
         if fact.casefold() in low:
             continue
         if fact.lower() in NUMBER_WORDS and str(NUMBER_WORDS[fact.lower()]) in low:
@@ -143,6 +154,16 @@ def nei_problem(claim: str, doc_text: str, sentence_texts: Iterable[str]) -> str
         return "claim_in_document"
     if not missing_facts(claim, doc_text):
         return "nei_facts_present"
-    if any(token_recall(claim, s) > NEI_MAX_RECALL for s in sentence_texts):
+    toks = content_tokens(claim)
+    if not toks:
+        return "nei_too_similar"  # recall 1.0 against anything
+    n = len(toks)
+    if any(len(toks & s) / n > NEI_MAX_RECALL for s in _token_sets(tuple(sentence_texts))):
         return "nei_too_similar"
     return None
+
+
+@lru_cache(maxsize=256)
+def _token_sets(sentence_texts: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """Content tokens of each sentence of a document (one entry per document in use)."""
+    return tuple(content_tokens(s) for s in sentence_texts)

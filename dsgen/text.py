@@ -26,6 +26,9 @@ _SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
 # surrogates, which JSON escapes can produce and UTF-8 cannot encode.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+#: A character normalize_text removes or rewrites in one-line text: invisible and
+#: control characters, and whitespace other than the plain space.
+_CHANGED_BY_NORMALIZE = re.compile(f"[{INVISIBLE}]|{_CONTROL.pattern}|[^\\S ]")
 
 # Abbreviations Punkt must not treat as sentence ends (it is used untrained).
 _ABBREVIATIONS = {
@@ -55,6 +58,33 @@ def normalize_text(raw: str) -> str:
     return text if again == text else normalize_text(again)
 
 
+def is_normalized(text: str) -> bool:
+    """``normalize_text(text) == text``, answered at once for plain one-line ASCII."""
+    if "  " not in text and text == text.strip() and "\n" not in text:
+        if text.isascii():
+            if text.isprintable():
+                return True  # NFC, invisible and control characters, and spacing are all no-ops here
+        elif unicodedata.is_normalized("NFC", text) and not _CHANGED_BY_NORMALIZE.search(text):
+            return True
+    return normalize_text(text) == text
+
+
+def contains_word(text: str, part: str) -> bool:
+    """``part`` occurs in ``text`` with no word character right before or after it
+    (what ``re.search(r"(?<!\w)" + re.escape(part) + r"(?!\w)", text)`` finds)."""
+    i = text.find(part)
+    while i != -1:
+        j = i + len(part)
+        if (i == 0 or not _is_word_char(text[i - 1])) and (j >= len(text) or not _is_word_char(text[j])):
+            return True
+        i = text.find(part, i + 1)
+    return False
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
 @dataclass(frozen=True)
 class Line:
     """A non-empty line (a paragraph, heading or list item) of normalized text."""
@@ -75,13 +105,19 @@ class Sentence:
 
 def lines(text: str) -> list[Line]:
     """Non-empty lines with offsets."""
+    return list(_lines(text))
+
+
+@lru_cache(maxsize=8)
+def _lines(text: str) -> tuple[Line, ...]:
+    # Cached: boilerplate rules, titles, sentences and passages all ask for the same document.
     out: list[Line] = []
     pos = 0
     for raw in text.split("\n"):
         if raw.strip():
             out.append(Line(Span(pos, pos + len(raw)), raw, len(out)))
         pos += len(raw) + 1
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +170,7 @@ def sentences(text: str) -> list[Sentence]:
 def _sentences(text: str, limit: int) -> tuple[Sentence, ...]:
     tok = _punkt()
     out: list[Sentence] = []
-    for line in lines(text):
+    for line in _lines(text):
         for lo, hi in _windows(line.text, limit):
             base = line.span.start + lo
             piece = line.text[lo:hi]

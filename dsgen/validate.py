@@ -7,7 +7,6 @@ and on the published parquet files by ``dsgen validate``. Each failure is a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
@@ -21,7 +20,7 @@ from dsgen.support import (
     nei_problem,
     token_recall,
 )
-from dsgen.text import normalize_text, sentences
+from dsgen.text import contains_word, is_normalized, sentences
 from dsgen.types import LABELS, METHODS, Span
 
 MAX_QUESTION_CHARS = 400
@@ -73,32 +72,40 @@ def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Se
 def _shape_problem(config: str, row: Mapping[str, Any]) -> Problem | None:
     """``malformed_row`` when a value does not have its column's type (a tampered file,
     a bad candidate): the rules below may then assume well-typed values."""
-    from dsgen.features import FEATURES
-
-    features = FEATURES.get(config)
-    for name, feature in (features or {}).items():
+    for name, conforms in _column_checks(config):
         if name not in row:
             return Problem("malformed_row", f"no {name!r} column")
-        if not _conforms(row[name], feature):
+        if not conforms(row[name]):
             return Problem("malformed_row", f"{name!r} is {type(row[name]).__name__}: {row[name]!r:.60}")
     return None
 
 
-def _conforms(value: Any, feature: Any) -> bool:
+@lru_cache(maxsize=None)
+def _column_checks(config: str) -> tuple[tuple[str, Any], ...]:
+    """``(column, value -> bool)`` per column of ``config``, built once from its Features."""
+    from dsgen.features import FEATURES
+
+    return tuple((name, _checker(feature)) for name, feature in (FEATURES.get(config) or {}).items())
+
+
+def _checker(feature: Any):
+    """A predicate: does a Python value have the type ``feature`` declares?"""
     import datasets
 
     if isinstance(feature, dict):
-        return isinstance(value, Mapping) and all(k in value and _conforms(value[k], f) for k, f in feature.items())
+        fields = tuple((k, _checker(f)) for k, f in feature.items())
+        return lambda v: isinstance(v, Mapping) and all(k in v and check(v[k]) for k, check in fields)
     if isinstance(feature, datasets.List):
-        return isinstance(value, (list, tuple)) and all(_conforms(v, feature.feature) for v in value)
+        item = _checker(feature.feature)
+        return lambda v: isinstance(v, (list, tuple)) and all(item(x) for x in v)
     if isinstance(feature, datasets.ClassLabel):  # the label rule judges the value
-        return isinstance(value, (str, int)) and not isinstance(value, bool)
+        return lambda v: isinstance(v, (str, int)) and not isinstance(v, bool)
     if isinstance(feature, datasets.Value):
         if feature.dtype == "string":
-            return isinstance(value, str)
+            return lambda v: isinstance(v, str)
         if feature.dtype.startswith("int"):
-            return isinstance(value, int) and not isinstance(value, bool)
-    return True
+            return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    return lambda v: True
 
 
 #: Columns a pass (maybe a model) writes rather than copies from the document.
@@ -111,7 +118,7 @@ def _check_generated_text(config: str, row: Mapping[str, Any]) -> list[Problem]:
     out = []
     for name in _GENERATED.get(config, ()):
         value = row.get(name)
-        if isinstance(value, str) and ("\n" in value or normalize_text(value) != value):
+        if isinstance(value, str) and ("\n" in value or not is_normalized(value)):
             out.append(Problem("text_not_normalized", f"{name}: {value[:60]!r}"))
     return out
 
@@ -170,7 +177,7 @@ def _check_qa(row, text) -> list[Problem]:
         doc_span = Span(cstart + a, cstart + a + len(t))
         if not any(s.contains(doc_span) for s in spans):
             out.append(Problem("answer_outside_evidence", t))
-        if re.search(r"(?<!\w)" + re.escape(t.casefold()) + r"(?!\w)", question.casefold()):
+        if contains_word(question.casefold(), t.casefold()):
             out.append(Problem("question_contains_answer", t))
     return out
 

@@ -91,6 +91,31 @@ def check_sentences(text):
 
 @FAST
 @given(any_text)
+def test_is_normalized_agrees_with_normalize_text(raw):
+    assert dsgen.text.is_normalized(raw) == (normalize_text(raw) == raw)
+
+
+@FAST
+@given(nasty_text, st.sampled_from(["a", "the", "5", "U.S.", "é", "_x", "Mr. Smith", "1,000"]))
+def test_contains_word_agrees_with_the_regex_it_replaces(text, part):
+    expected = bool(re.search(r"(?<!\w)" + re.escape(part) + r"(?!\w)", text))
+    assert dsgen.text.contains_word(text, part) == expected
+    assert dsgen.text.contains_word(f"{text} {part}", part)
+
+
+@FAST
+@given(nasty_text, st.sampled_from(["{{ x }}", "Q: {{ x }}?", "{{ x | lower_first }} and {{ y }}", "{{ x|upper }}",
+                                    "{{ x | base_verb }}", "a\n\n{{ y }}\n"]))
+def test_plain_templates_render_exactly_like_jinja(value, source):
+    from dsgen.templates import TemplateStore
+
+    template = TemplateStore().compile(source, "test")
+    assert template.plain is not None  # the fast path is the one under test
+    assert template.render(x=value, y=value[::-1]) == template.compiled.render(x=value, y=value[::-1])
+
+
+@FAST
+@given(any_text)
 def test_sentence_spans_are_exact_in_normalized_text(raw):
     check_sentences(normalize_text(raw))
 

@@ -107,7 +107,7 @@ class FactCheckTemplatePass(Pass):
         for es in options:
             if count >= limit:
                 break
-            if nei_problem(es.text, doc.text, [s.text for s in analysis.all_sentences]) is not None:
+            if nei_problem(es.text, doc.text, analysis.sentence_texts) is not None:
                 continue  # this article might support it: not usable as NOT ENOUGH INFO
             nearest = best_passage(es.text, analysis)
             if nearest is None:

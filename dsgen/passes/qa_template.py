@@ -60,7 +60,7 @@ class QuestionRule:
                 and not _PEEK_AFTER.search(after) and "(?=" not in before and "(?!" not in before
                 and "(?<" not in after and "<NOART>" not in after)
 
-    def match(self, text: str, start: int, answer: str) -> dict[str, str] | None:
+    def match(self, text: str, start: int, answer: str, marked: str | None | object = _MARKED) -> dict[str, str] | None:
         """Groups of the first match of this rule in ``text`` whose answer is ``answer``
         at ``start``, or ``None``.
 
@@ -70,11 +70,15 @@ class QuestionRule:
         answer element can consume the markers, so this finds exactly what the
         answer-specific pattern finds, unless the pattern peeks at the answer from
         outside it (``\\b`` or a lookaround next to ``<ANSWER>``): such rules, and
-        repeated answers, take the answer-specific pattern.
+        repeated answers, take the answer-specific pattern. ``marked`` is
+        ``mark(text, start, answer)`` when the caller has it already.
         """
-        if (self.markable and text.find(answer) == start and text.find(answer, start + 1) == -1
-                and _OPEN not in text and _CLOSE not in text):
-            marked = f"{text[:start]}{_OPEN}{answer}{_CLOSE}{text[start + len(answer):]}"
+        if self.markable:
+            if marked is _MARKED:
+                marked = mark(text, start, answer)
+        else:
+            marked = None
+        if marked is not None:
             m = _compile(self.pattern, _MARKED).search(marked)
             if not m:
                 return None
@@ -85,6 +89,14 @@ class QuestionRule:
         if not m or m.start("answer") != start:
             return None
         return {k: v or "" for k, v in m.groupdict().items()}
+
+
+def mark(text: str, start: int, answer: str) -> str | None:
+    """``text`` with the mention fenced by markers, or ``None`` when that would be
+    ambiguous (the answer occurs twice, or the text holds a marker already)."""
+    if text.find(answer) == start and text.find(answer, start + 1) == -1 and _OPEN not in text and _CLOSE not in text:
+        return f"{text[:start]}{_OPEN}{answer}{_CLOSE}{text[start + len(answer):]}"
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -169,10 +181,11 @@ class QATemplatePass(Pass):
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:
                 for mention in es.mentions:
+                    marked = mark(es.text, mention.start, mention.text)
                     for rule in rules:
                         if mention.kind not in rule.kinds:
                             continue
-                        groups = rule.match(es.text, mention.start, mention.text)
+                        groups = rule.match(es.text, mention.start, mention.text, marked)
                         if groups is None:
                             continue
                         if not _clean_clause(groups.get("pre", "")):
