@@ -11,8 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
+from dsgen.sentences import split_line
 from dsgen.types import Span
 
 #: Invisible characters: zero-width spaces and joiners, soft hyphen, BOM, and the
@@ -29,14 +28,6 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 #: A character normalize_text removes or rewrites in one-line text: invisible and
 #: control characters, and whitespace other than the plain space.
 _CHANGED_BY_NORMALIZE = re.compile(f"[{INVISIBLE}]|{_CONTROL.pattern}|[^\\S ]")
-
-# Abbreviations Punkt must not treat as sentence ends (it is used untrained).
-_ABBREVIATIONS = {
-    "u.s", "u.k", "u.n", "e.u", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd",
-    "co", "corp", "jr", "sr", "st", "vs", "e.g", "i.e", "etc", "no", "approx",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-}
-
 
 def normalize_text(raw: str) -> str:
     """Canonical form of an article: NFC, ``\\n`` line ends, single spaces.
@@ -120,62 +111,23 @@ def _lines(text: str) -> tuple[Line, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _punkt() -> PunktSentenceTokenizer:
-    params = PunktParameters()
-    params.abbrev_types = set(_ABBREVIATIONS)
-    return PunktSentenceTokenizer(params)
-
-
-#: Longest stretch handed to Punkt at once. NLTK runs its regexes under a 5 s
-#: wall-clock limit, which one multi-megabyte line (a minified page, a JSON dump)
-#: exceeds; longer lines are cut into windows at sentence ends first.
-MAX_PUNKT_CHARS = 50_000
-_WINDOW_CUT = re.compile(r"[.!?][\"'”’)\]]*\s+")
-
-
-def _windows(line: str, limit: int | None = None) -> list[tuple[int, int]]:
-    """``[start, end)`` pieces of ``line`` no longer than ``limit``, cut after a
-    sentence end when there is one, else at a space, else anywhere."""
-    limit = limit or MAX_PUNKT_CHARS
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while len(line) - pos > limit:
-        hi = pos + limit
-        cut = None
-        for m in _WINDOW_CUT.finditer(line, pos + limit // 2, hi):
-            cut = m.end()
-        if cut is None:
-            space = line.rfind(" ", pos + 1, hi)
-            cut = space + 1 if space > pos else hi
-        while cut < len(line) and line[cut].isspace():  # Punkt keeps a leading space in its span
-            cut += 1
-        out.append((pos, cut))
-        pos = cut
-    out.append((pos, len(line)))
-    return out
-
-
 def sentences(text: str) -> list[Sentence]:
-    """Sentences of every line, via NLTK's Punkt; spans index ``text``.
+    """Sentences of every line (rules in :mod:`dsgen.sentences`); spans index ``text``.
 
     Lines are split first because articles put one paragraph (or heading) per
     line, and a heading must never glue onto the next sentence. The last few
     results are cached: validation asks again for the same document.
     """
-    return list(_sentences(text, MAX_PUNKT_CHARS))
+    return list(_sentences(text))
 
 
 @lru_cache(maxsize=4)
-def _sentences(text: str, limit: int) -> tuple[Sentence, ...]:
-    tok = _punkt()
+def _sentences(text: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for line in _lines(text):
-        for lo, hi in _windows(line.text, limit):
-            base = line.span.start + lo
-            piece = line.text[lo:hi]
-            for start, end in tok.span_tokenize(piece):
-                out.append(Sentence(Span(base + start, base + end), piece[start:end], line.index))
+        base = line.span.start
+        for start, end in split_line(line.text):
+            out.append(Sentence(Span(base + start, base + end), line.text[start:end], line.index))
     return tuple(out)
 
 

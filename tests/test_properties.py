@@ -128,19 +128,6 @@ def test_sentence_spans_are_exact_even_in_raw_text(raw):
         assert raw[s.span.start : s.span.end] == s.text
 
 
-@settings(max_examples=60 * SCALE, deadline=None)
-@given(any_text, st.integers(min_value=8, max_value=60))
-def test_long_lines_cut_into_windows_keep_exact_spans(raw, limit):
-    """The window cut that keeps NLTK under its time cap, exercised with a tiny window."""
-    text = normalize_text(raw * 3)
-    original = dsgen.text.MAX_PUNKT_CHARS
-    dsgen.text.MAX_PUNKT_CHARS = limit
-    try:
-        check_sentences(text)
-    finally:
-        dsgen.text.MAX_PUNKT_CHARS = original
-
-
 # --------------------------------------------------------------------------- readers
 
 

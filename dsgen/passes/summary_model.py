@@ -41,7 +41,7 @@ _LABEL = re.compile(r"^summary\s*:\s*", re.IGNORECASE)
 def complete_sentences(text: str) -> str:
     """``text`` without an unfinished last sentence (cut off by the token limit).
 
-    Sentences are found as everywhere in dsgen (Punkt with abbreviations), so
+    Sentences are found as everywhere in dsgen (:mod:`dsgen.sentences`), so
     "Alibaba Group Holding Ltd. is mount" is one unfinished sentence, not a finished one.
     """
     found = sentences(text)
