@@ -61,12 +61,15 @@ class _DocMeta:
     sha256: str
 
 
-def _spool_corpus(config: BuildConfig, spool) -> tuple[list[_DocMeta], list[Skip]]:
-    """Stream the corpus into ``spool`` (pickled chunks of documents); keep only metadata."""
+def _spool_corpus(config: BuildConfig, spool, map_fn: Callable = map) -> tuple[list[_DocMeta], list[Skip]]:
+    """Stream the corpus into ``spool`` (pickled chunks of documents); keep only metadata.
+
+    ``map_fn`` reads the files (see :func:`~dsgen.corpus.iter_corpus`).
+    """
     metas: list[_DocMeta] = []
     skipped: list[Skip] = []
     chunk: list[Document] = []
-    for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict):
+    for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict, map_fn=map_fn):
         metas.append(_DocMeta(doc.doc_id, doc.title, doc.source, doc.sha256))
         chunk.append(doc)
         if len(chunk) == config.chunk_size:
@@ -89,33 +92,52 @@ def _read_spool(spool) -> Iterator[list[Document]]:
             return
 
 
-def local_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: int = 1) -> Iterator[ChunkResult]:
-    """Chunk results in chunk order, from this process or a pool of ``num_proc`` workers.
+class LocalEngine:
+    """This process (``num_proc <= 1``) or a pool of ``num_proc`` worker processes.
 
-    At most ``2 * num_proc`` chunks are in flight, so memory stays flat.
+    The pool starts first: its workers read the files (:meth:`map_files`), then
+    run the chunks (:meth:`results`); both keep input order.
     """
-    if num_proc <= 1:
-        worker = ChunkWorker(spec)
-        for chunk in chunks:
-            yield worker.run(chunk)
-        return
-    if "fork" in multiprocessing.get_all_start_methods():
-        # Built and warmed up once here; the forked workers inherit it (copy-on-write).
-        init_worker(spec).warm_up()
-        pool = multiprocessing.get_context("fork").Pool(num_proc)
-    else:
-        pool = multiprocessing.get_context("spawn").Pool(num_proc, initializer=init_worker, initargs=(spec,))
-    try:
-        with pool:
-            window: deque = deque()
+
+    def __init__(self, spec: WorkerSpec, num_proc: int = 1) -> None:
+        self.spec = spec
+        self.num_proc = num_proc
+        self.pool = None
+        if num_proc > 1:
+            if "fork" in multiprocessing.get_all_start_methods():
+                # Built and warmed up once here; the forked workers inherit it (copy-on-write).
+                init_worker(spec).warm_up()
+                self.pool = multiprocessing.get_context("fork").Pool(num_proc)
+            else:
+                self.pool = multiprocessing.get_context("spawn").Pool(num_proc, initializer=init_worker, initargs=(spec,))
+
+    def map_files(self, fn: Callable, jobs: Iterable) -> Iterator:
+        """``fn`` over ``jobs`` (file reads), results in order."""
+        if self.pool is None:
+            return map(fn, jobs)
+        return self.pool.imap(fn, jobs, chunksize=16)
+
+    def results(self, chunks: Iterable[list[Document]]) -> Iterator[ChunkResult]:
+        """Chunk results in chunk order; at most ``2 * num_proc`` chunks in flight, so memory stays flat."""
+        if self.pool is None:
+            worker = ChunkWorker(self.spec)
             for chunk in chunks:
-                window.append(pool.apply_async(run_chunk, (chunk,)))
-                if len(window) >= 2 * num_proc:
-                    yield window.popleft().get()
-            while window:
+                yield worker.run(chunk)
+            return
+        window: deque = deque()
+        for chunk in chunks:
+            window.append(self.pool.apply_async(run_chunk, (chunk,)))
+            if len(window) >= 2 * self.num_proc:
                 yield window.popleft().get()
-    finally:
-        init_worker(None)
+        while window:
+            yield window.popleft().get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+            init_worker(None)
 
 
 def open_backend(config: BuildConfig):
@@ -155,25 +177,28 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     out_dir = Path(config.out_dir)
     work = None
     with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack:
-        metas, skipped = _spool_corpus(config, spool)
-        timings["read_corpus"] = time.perf_counter() - t0
         templates_dir = resolve_templates_dir(config.templates_dir)
         store = TemplateStore(templates_dir)
-        splits = assign_splits([m.doc_id for m in metas], config.test_size, config.seed)
         pass_objs = [get_pass(name) for name in config.selected_passes()]
         options = {**config.options, "model_items_per_doc": config.model_items_per_doc, "temperature": config.temperature}
         spec = WorkerSpec(templates_dir, config.seed, tuple(p.name for p in pass_objs if not p.needs_backend), options)
         if config.engine == "ray":
             from dsgen.engine_ray import ray_results
 
+            metas, skipped = _spool_corpus(config, spool)
             results = ray_results(spec, _read_spool(spool), config.num_proc)
         else:
-            results = local_results(spec, _read_spool(spool), config.num_proc)
+            engine = LocalEngine(spec, config.num_proc)
+            stack.callback(engine.close)
+            metas, skipped = _spool_corpus(config, spool, engine.map_files)
+            results = engine.results(_read_spool(spool))
+        timings["read_corpus"] = time.perf_counter() - t0
+        splits = assign_splits([m.doc_id for m in metas], config.test_size, config.seed)
         stack.enter_context(contextlib.closing(results))
         try:
             remove_stale(out_dir)  # leftovers of a killed build
             work = make_work_dir(out_dir)
-            first = next(results)  # workers start (fork) before any model is loaded here
+            first = next(results)  # workers were forked before any model is loaded here
             if backend is None and any(p.needs_backend for p in pass_objs):
                 backend = open_backend(config)
             ctx = PassContext(store, seed=config.seed, backend=backend, options={**options, "progress": progress})

@@ -25,6 +25,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -110,10 +111,14 @@ def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_
 
 
 def iter_corpus(root: str | Path, skipped: list[Skip], *, strict: bool = False,
-                max_bytes: int = MAX_FILE_BYTES) -> Iterator[Document]:
+                max_bytes: int = MAX_FILE_BYTES, map_fn: Callable = map) -> Iterator[Document]:
     """The documents of :func:`load_corpus` one at a time (memory stays flat); what
     is skipped is appended to ``skipped``. Raises like :func:`load_corpus`, except
     that an empty result is the caller's to judge.
+
+    Files are read, decoded and normalized by ``map_fn(read_file, jobs)``: the
+    builtin ``map``, or an ordered parallel map such as ``Pool.imap``. Duplicates
+    and skips are then judged here, in file order, so the result is the same.
     """
     root = Path(root)
     if not root.exists():
@@ -122,57 +127,86 @@ def iter_corpus(root: str | Path, skipped: list[Skip], *, strict: bool = False,
         raise CorpusError(f"seeds path is not a folder: {root}")
     seen: dict[str, str] = {}
 
-    def skip(source: str, reason: str, detail: str = "") -> None:
+    def record(skip: Skip) -> None:
         if strict:
-            raise CorpusError(f"{source}: {reason}{': ' + detail if detail else ''} (strict mode stops at the first unusable input)")
-        skipped.append(Skip(source, reason, detail))
+            detail = f": {skip.detail}" if skip.detail else ""
+            raise CorpusError(f"{skip.source}: {skip.reason}{detail} (strict mode stops at the first unusable input)")
+        skipped.append(skip)
+
+    for found in map_fn(partial(read_file, max_bytes=max_bytes), _listing(root)):
+        for item in found:
+            if isinstance(item, Skip):
+                record(item)
+            elif item.doc_id in seen:
+                record(Skip(item.source, "duplicate_document", f"same text as {seen[item.doc_id]}"))
+            else:
+                seen[item.doc_id] = item.source
+                yield item
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to read: its path and its name relative to the seeds folder."""
+
+    path: str
+    rel: str
+
+
+def _listing(root: Path) -> Iterator[FileJob | Skip]:
+    """Every file under ``root`` as a :class:`FileJob`, and every folder that cannot
+    be listed as a :class:`Skip`, in walk order."""
+    errors: list[Skip] = []
 
     def unlistable(exc: OSError) -> None:
         where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
-        skip(_printable_path(where), "unreadable", exc.strerror or str(exc))
+        errors.append(Skip(_printable_path(where), "unreadable", exc.strerror or str(exc)))
 
     for path in iter_files(root, on_error=unlistable):
-        rel = _printable_path(path.relative_to(root).as_posix())
-        if path.suffix.lower() not in TEXT_SUFFIXES:
-            skip(rel, "unsupported_file_type", path.suffix or "(no suffix)")
+        yield from errors
+        errors.clear()
+        yield FileJob(str(path), _printable_path(path.relative_to(root).as_posix()))
+    yield from errors
+
+
+def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Document | Skip]:
+    """The documents of one file (or why it, or a record of it, was skipped), in order.
+
+    A pure function of the file, so it can run in any process. A :class:`Skip`
+    passes through unchanged.
+    """
+    if isinstance(job, Skip):
+        return [job]
+    path, rel = Path(job.path), job.rel
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return [Skip(rel, "unsupported_file_type", path.suffix or "(no suffix)")]
+    try:
+        st = path.stat()
+        # A FIFO or device (or a symlink to /dev/zero) would block or never end.
+        if not stat.S_ISREG(st.st_mode):
+            return [Skip(rel, "not_a_regular_file")]
+        if st.st_size > max_bytes:
+            return [Skip(rel, "too_large", f"{st.st_size} bytes > {max_bytes}")]
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # the file may grow after stat()
+        if len(data) > max_bytes:
+            return [Skip(rel, "too_large", f"more than {max_bytes} bytes")]
+        articles = read_articles(data, path.suffix.lower(), rel)
+    except InputRejected as exc:
+        return [Skip(rel, exc.reason, exc.detail)]
+    except CorpusError as exc:
+        return [Skip(rel, "unreadable", str(exc))]
+    except OSError as exc:
+        return [Skip(rel, "unreadable", exc.strerror or str(exc))]
+    out: list[Document | Skip] = []
+    for art in articles:
+        if isinstance(art, BadRecord):
+            out.append(Skip(art.source, art.reason, art.detail))
             continue
-        try:
-            st = path.stat()
-            # A FIFO or device (or a symlink to /dev/zero) would block or never end.
-            if not stat.S_ISREG(st.st_mode):
-                skip(rel, "not_a_regular_file")
-                continue
-            if st.st_size > max_bytes:
-                skip(rel, "too_large", f"{st.st_size} bytes > {max_bytes}")
-                continue
-            with path.open("rb") as f:
-                data = f.read(max_bytes + 1)  # the file may grow after stat()
-            if len(data) > max_bytes:
-                skip(rel, "too_large", f"more than {max_bytes} bytes")
-                continue
-            articles = read_articles(data, path.suffix.lower(), rel)
-        except InputRejected as exc:
-            skip(rel, exc.reason, exc.detail)
+        text = normalize_text(art.text)
+        if not text:
+            out.append(Skip(art.source, "empty"))
             continue
-        except CorpusError as exc:
-            skip(rel, "unreadable", str(exc))
-            continue
-        except OSError as exc:
-            skip(rel, "unreadable", exc.strerror or str(exc))
-            continue
-        for art in articles:
-            if isinstance(art, BadRecord):
-                skip(art.source, art.reason, art.detail)
-                continue
-            text = normalize_text(art.text)
-            if not text:
-                skip(art.source, "empty")
-                continue
-            doc_id = document_id(text)
-            if doc_id in seen:
-                skip(art.source, "duplicate_document", f"same text as {seen[doc_id]}")
-                continue
-            seen[doc_id] = art.source
-            title = " ".join(normalize_text(art.title).split()) if art.title else detect_title(text)
-            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            yield Document(doc_id, title or "", text, art.source, sha)
+        title = " ".join(normalize_text(art.title).split()) if art.title else detect_title(text)
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        out.append(Document(sha[:16], title or "", text, art.source, sha))  # document_id(text), hashed once
+    return out

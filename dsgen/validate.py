@@ -94,10 +94,10 @@ def _checker(feature: Any):
 
     if isinstance(feature, dict):
         fields = tuple((k, _checker(f)) for k, f in feature.items())
-        return lambda v: isinstance(v, Mapping) and all(k in v and check(v[k]) for k, check in fields)
+        return lambda v: (type(v) is dict or isinstance(v, Mapping)) and all(k in v and check(v[k]) for k, check in fields)
     if isinstance(feature, datasets.List):
         item = _checker(feature.feature)
-        return lambda v: isinstance(v, (list, tuple)) and all(item(x) for x in v)
+        return lambda v: (type(v) is list or isinstance(v, (list, tuple))) and all(item(x) for x in v)
     if isinstance(feature, datasets.ClassLabel):  # the label rule judges the value
         return lambda v: isinstance(v, (str, int)) and not isinstance(v, bool)
     if isinstance(feature, datasets.Value):

@@ -183,6 +183,16 @@ def test_every_input_is_a_document_or_a_recorded_skip_and_nothing_else(messy):
     assert ".hidden.txt" not in docs and ".hidden.txt" not in skipped
 
 
+def test_reading_in_two_worker_processes_gives_the_same_documents_and_skips(messy, tmp_path):
+    """Files are read by the pool with --num-proc 2; skips and duplicates are judged in file order."""
+    seeds, out, report = messy
+    report2 = templated_build(seeds, tmp_path / "out2", num_proc=2).report
+    assert report2["skipped"] == report["skipped"]
+    assert report2["per_document"] == report["per_document"]
+    for config in ("documents", "qa", "fact_check"):
+        assert rows(tmp_path / "out2", config) == rows(out, config)
+
+
 def test_the_messy_build_passes_validate(messy):
     _, out, _ = messy
     result = run_cli("validate", out)
