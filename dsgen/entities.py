@@ -31,6 +31,18 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("YEAR", re.compile(r"(?<![\w$.,/-])(?:1[89]\d\d|20\d\d)(?![\w%/.,-]\d|\w)")),
     ("NUMBER", re.compile(rf"(?<![\w$.,/-])(?:{_NUM}){_SCALE}(?![\w%/$-]|,\d|\.\d)")),
 ]
+#: Per pattern above, a test that must pass for it to match at all (a cheap pre-check:
+#: most sentences hold no currency sign, percent or month name).
+_NEEDS = [
+    re.compile("[$€£¥]").search,
+    re.compile("yuan|dollars|euros|pounds|RMB|renminbi|USD").search,
+    re.compile("%|percent|per cent").search,
+    re.compile(MONTHS).search,
+    re.compile(MONTHS).search,
+    re.compile("/").search,
+    None,
+    None,
+]
 NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "hundred": 100,
@@ -93,7 +105,9 @@ def _numeric_mentions(text: str) -> tuple[Mention, ...]:
     # Cached: validation asks again for the sentences the passes analysed.
     taken: list[tuple[int, int]] = []
     out: list[Mention] = []
-    for kind, pattern in _PATTERNS if _HAS_DIGIT.search(text) else ():  # every pattern needs a digit
+    for (kind, pattern), needs in zip(_PATTERNS, _NEEDS) if _HAS_DIGIT.search(text) else ():  # all need a digit
+        if needs is not None and not needs(text):
+            continue
         for m in pattern.finditer(text):
             s, e = m.start(), m.end()
             if any(s < te and ts < e for ts, te in taken):

@@ -406,3 +406,34 @@ def test_dsgen_validate_reports_broken_files_in_one_line_per_problem(built_copy,
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     assert re.search(r"^  (schema_mismatch|unreadable_file|answer_mismatch|evidence_missing|[a-z_]+): \d+$", result.output, re.M)
+
+
+# --------------------------------------------------------------------------- boilerplate rules
+
+_RULE_SOURCES = [".*a.b.*", ".*\\bab\\b.*", "x.*", "[^\\w]*", ".*(a|b)c.*", ".*a|b.*", "(a)\\1.*", ".*(?i:Q).*",
+                 ".*(?<=x)a.*", ".*a$.*", ".*^b.*"]
+
+
+@FAST
+@given(st.lists(st.sampled_from("abcxQ .-_é"), max_size=14).map("".join),
+       st.sets(st.sampled_from(_RULE_SOURCES), min_size=1))
+def test_boilerplate_line_test_agrees_with_fullmatching_each_rule(line, sources):
+    from dsgen.boilerplate import _any_of
+
+    patterns = tuple(re.compile(s, re.IGNORECASE) for s in sorted(sources))
+    assert _any_of(patterns)(line) == any(p.fullmatch(line) for p in patterns)
+
+
+def test_shipped_boilerplate_rules_flag_the_same_lines_as_one_by_one_matching():
+    from dsgen.boilerplate import BoilerplateRules
+    from dsgen.templates import DEFAULT_TEMPLATES_DIR
+
+    rules = BoilerplateRules.load(DEFAULT_TEMPLATES_DIR / "boilerplate.yaml")
+    samples = ["5 min read", "All rights reserved 2024.", "Click here to read more", "Some prose, all rights reserved",
+               "?>", "– Industry advisor", "About the author", "Market conditions may have changed since publication.",
+               "A normal sentence about market conditions.", "<div class='x'>", "Related articles"]
+    for line in samples:
+        for kind in ("line", "tail"):
+            patterns = getattr(rules, kind)
+            expected = any(p.fullmatch(line) for p in patterns)
+            assert getattr(rules, f"_{kind}_any")(line) == expected, (kind, line)

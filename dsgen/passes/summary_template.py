@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Iterable, Sequence
 
 from dsgen.analysis import EvidenceSentence
@@ -14,21 +13,30 @@ from dsgen.types import Candidate, Document
 
 def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
     """Indices of ``sentences`` by TF-IDF cosine to the document centroid, best first."""
-    # Sorted: float sums must not depend on set order (which varies with PYTHONHASHSEED).
-    bags = [Counter(sorted(content_tokens(es.text))) for es in sentences]
-    df = Counter(t for bag in bags for t in bag)
+    # A sentence's tokens are a set (each counts once), sorted: float sums must not
+    # depend on set order (which varies with PYTHONHASHSEED).
+    bags = [sorted(content_tokens(es.text)) for es in sentences]
+    df: dict[str, int] = {}
+    for bag in bags:
+        for t in bag:
+            df[t] = df.get(t, 0) + 1
     n = len(bags)
-    vectors = [{t: c * math.log(1 + n / df[t]) for t, c in bag.items()} for bag in bags]
-    centroid: Counter = Counter()
-    for v in vectors:
-        centroid.update(v)
+    weight = {t: math.log(1 + n / d) for t, d in df.items()}
+    # The centroid sums each token's weight once per sentence that has it, one
+    # addition at a time as a running sum would.
+    centroid = {}
+    for t, d in df.items():
+        w, total = weight[t], 0.0
+        for _ in range(d):
+            total = w + total
+        centroid[t] = total
 
-    def cosine(v: dict) -> float:
-        dot = sum(w * centroid[t] for t, w in v.items())
-        norm = math.sqrt(sum(w * w for w in v.values())) or 1.0
+    def cosine(bag: list[str]) -> float:
+        dot = sum(weight[t] * centroid[t] for t in bag)
+        norm = math.sqrt(sum(weight[t] * weight[t] for t in bag)) or 1.0
         return dot / norm
 
-    return sorted(range(n), key=lambda i: (-cosine(vectors[i]), i))
+    return sorted(range(n), key=lambda i: (-cosine(bags[i]), i))
 
 
 @passes.register("summarization_template")
