@@ -23,8 +23,7 @@ from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, iter_corpus
 from dsgen.dedupe import Deduper
 from dsgen.errors import CorpusError
-from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
-from dsgen.parquet_writer import ParquetSink, shard_name
+from dsgen.features import CONFIG_NAMES, SPLITS
 from dsgen.passes import MODEL_PASSES, PassContext, get_pass
 from dsgen.rows import MessageRenderer
 from dsgen.split import assign_splits
@@ -104,12 +103,10 @@ class LocalEngine:
         self.num_proc = num_proc
         self.pool = None
         if num_proc > 1:
-            if "fork" in multiprocessing.get_all_start_methods():
-                # Built and warmed up once here; the forked workers inherit it (copy-on-write).
-                init_worker(spec).warm_up()
-                self.pool = multiprocessing.get_context("fork").Pool(num_proc)
-            else:
-                self.pool = multiprocessing.get_context("spawn").Pool(num_proc, initializer=init_worker, initargs=(spec,))
+            # Each worker loads word lists and rules itself, while this process goes on
+            # importing the writers and listing the corpus.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self.pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_start_worker, initargs=(spec,))
 
     def map_files(self, fn: Callable, jobs: Iterable) -> Iterator:
         """``fn`` over ``jobs`` (file reads), results in order."""
@@ -137,7 +134,19 @@ class LocalEngine:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
-            init_worker(None)
+
+
+def _start_worker(spec: WorkerSpec) -> None:
+    init_worker(spec).warm_up()
+
+
+def _import_writers() -> None:
+    """Import pyarrow and datasets (about a second) for the parquet writers and the card.
+
+    Not at module import: the worker processes, forked before this, do not need them.
+    """
+    from dsgen import card, parquet_writer  # noqa: F401
+    from dsgen.features import FEATURES  # noqa: F401
 
 
 def open_backend(config: BuildConfig):
@@ -190,6 +199,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
         else:
             engine = LocalEngine(spec, config.num_proc)
             stack.callback(engine.close)
+            _import_writers()  # while the workers warm up
             metas, skipped = _spool_corpus(config, spool, engine.map_files)
             results = engine.results(_read_spool(spool))
         timings["read_corpus"] = time.perf_counter() - t0
@@ -245,6 +255,9 @@ class _Publisher:
 
     def __init__(self, work: Path, splits: dict[str, str]) -> None:
         self.splits = splits
+        from dsgen.features import FEATURES
+        from dsgen.parquet_writer import ParquetSink, shard_name
+
         self.sinks = {(c, s): ParquetSink(work / "dataset" / c / shard_name(s), FEATURES[c])
                       for c in CONFIG_NAMES for s in SPLITS}
         self.dedupers = {c: Deduper() for c in CONFIG_NAMES}

@@ -1,50 +1,81 @@
-"""Explicit ``datasets.Features`` for every config (the published schema)."""
+"""The published schema: every config's columns, as explicit ``datasets.Features``.
+
+The column types are written once, in :data:`COLUMNS`, in a plain form that needs no
+import (validation and worker processes use it directly); :data:`FEATURES`, the
+``datasets.Features`` built from it, is made on first use, since importing
+``datasets`` takes about a second.
+"""
 
 from __future__ import annotations
 
-from datasets import ClassLabel, Features, List, Value
+from typing import Any
 
 from dsgen.types import LABELS
 
-_MESSAGES = List({"role": Value("string"), "content": Value("string")})
-_EVIDENCE = List({"start": Value("int32"), "end": Value("int32")})
-_PROVENANCE = {
-    "pass": Value("string"),
-    "method": Value("string"),
-    "generator": Value("string"),
-    "messages": _MESSAGES,
-}
+#: A column type: ``"string"``, ``"int32"``, ``"label"`` (a ClassLabel over LABELS),
+#: ``["list", TYPE]`` or ``{field: TYPE}`` (a struct).
+_MESSAGES = ["list", {"role": "string", "content": "string"}]
+_EVIDENCE = ["list", {"start": "int32", "end": "int32"}]
+_PROVENANCE = {"pass": "string", "method": "string", "generator": "string", "messages": _MESSAGES}
 
-FEATURES: dict[str, Features] = {
-    "documents": Features({
-        "id": Value("string"), "doc_id": Value("string"), "title": Value("string"),
-        "text": Value("string"), "source": Value("string"), "sha256": Value("string"),
+COLUMNS: dict[str, dict[str, Any]] = {
+    "documents": {
+        "id": "string", "doc_id": "string", "title": "string",
+        "text": "string", "source": "string", "sha256": "string",
         **_PROVENANCE,
-    }),
-    "qa": Features({
-        "id": Value("string"), "doc_id": Value("string"),
-        "context": Value("string"), "context_start": Value("int32"), "question": Value("string"),
-        "answers": {"text": List(Value("string")), "answer_start": List(Value("int32"))},
+    },
+    "qa": {
+        "id": "string", "doc_id": "string",
+        "context": "string", "context_start": "int32", "question": "string",
+        "answers": {"text": ["list", "string"], "answer_start": ["list", "int32"]},
         "evidence": _EVIDENCE,
         **_PROVENANCE,
-    }),
-    "summarization": Features({
-        "id": Value("string"), "doc_id": Value("string"),
-        "document": Value("string"), "summary": Value("string"),
+    },
+    "summarization": {
+        "id": "string", "doc_id": "string",
+        "document": "string", "summary": "string",
         "evidence": _EVIDENCE,
         **_PROVENANCE,
-    }),
-    "fact_check": Features({
-        "id": Value("string"), "doc_id": Value("string"),
-        "claim": Value("string"), "label": ClassLabel(names=list(LABELS)),
-        "context": Value("string"), "context_start": Value("int32"),
+    },
+    "fact_check": {
+        "id": "string", "doc_id": "string",
+        "claim": "string", "label": "label",
+        "context": "string", "context_start": "int32",
         "evidence": _EVIDENCE,
-        "change": {"kind": Value("string"), "original": Value("string"), "replacement": Value("string")},
+        "change": {"kind": "string", "original": "string", "replacement": "string"},
         **_PROVENANCE,
-    }),
+    },
 }
 
 #: Configs in publication order; ``qa`` is the card's default config.
 CONFIG_NAMES = ("documents", "qa", "summarization", "fact_check")
 DEFAULT_CONFIG = "qa"
 SPLITS = ("train", "test")
+
+
+def _feature(kind: Any):
+    from datasets import ClassLabel, List, Value
+
+    if kind == "label":
+        return ClassLabel(names=list(LABELS))
+    if isinstance(kind, dict):
+        return {name: _feature(k) for name, k in kind.items()}
+    if isinstance(kind, list):
+        return List(_feature(kind[1]))
+    return Value(kind)
+
+
+_features: dict | None = None
+
+
+def __getattr__(name: str):
+    """``FEATURES``: ``{config: datasets.Features}``, built from COLUMNS on first use."""
+    global _features
+    if name == "FEATURES":
+        if _features is None:
+            from datasets import Features
+
+            _features = {config: Features({c: _feature(k) for c, k in columns.items()})
+                         for config, columns in COLUMNS.items()}
+        return _features
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -82,29 +82,26 @@ def _shape_problem(config: str, row: Mapping[str, Any]) -> Problem | None:
 
 @lru_cache(maxsize=None)
 def _column_checks(config: str) -> tuple[tuple[str, Any], ...]:
-    """``(column, value -> bool)`` per column of ``config``, built once from its Features."""
-    from dsgen.features import FEATURES
+    """``(column, value -> bool)`` per column of ``config``, built once from its schema."""
+    from dsgen.features import COLUMNS
 
-    return tuple((name, _checker(feature)) for name, feature in (FEATURES.get(config) or {}).items())
+    return tuple((name, _checker(kind)) for name, kind in (COLUMNS.get(config) or {}).items())
 
 
-def _checker(feature: Any):
-    """A predicate: does a Python value have the type ``feature`` declares?"""
-    import datasets
-
-    if isinstance(feature, dict):
-        fields = tuple((k, _checker(f)) for k, f in feature.items())
+def _checker(kind: Any):
+    """A predicate: does a Python value have the column type ``kind`` (see ``COLUMNS``)?"""
+    if isinstance(kind, dict):
+        fields = tuple((k, _checker(f)) for k, f in kind.items())
         return lambda v: (type(v) is dict or isinstance(v, Mapping)) and all(k in v and check(v[k]) for k, check in fields)
-    if isinstance(feature, datasets.List):
-        item = _checker(feature.feature)
+    if isinstance(kind, list):
+        item = _checker(kind[1])
         return lambda v: (type(v) is list or isinstance(v, (list, tuple))) and all(item(x) for x in v)
-    if isinstance(feature, datasets.ClassLabel):  # the label rule judges the value
+    if kind == "label":  # the label rule judges the value
         return lambda v: isinstance(v, (str, int)) and not isinstance(v, bool)
-    if isinstance(feature, datasets.Value):
-        if feature.dtype == "string":
-            return lambda v: isinstance(v, str)
-        if feature.dtype.startswith("int"):
-            return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if kind == "string":
+        return lambda v: isinstance(v, str)
+    if kind.startswith("int"):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
     return lambda v: True
 
 
