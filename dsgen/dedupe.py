@@ -47,8 +47,11 @@ def dedupe_key(config: str, row: Mapping[str, Any]) -> str:
     raise ValueError(config)
 
 
+_WORDS = re.compile(r"\w+")
+
+
 def _normalize(text: str) -> list[str]:
-    return re.findall(r"\w+", text.casefold())
+    return _WORDS.findall(text.casefold())
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,16 @@ def signature(key: str) -> Signature:
     tokens = _normalize(key)
     exact = " ".join(tokens)
     digest = int.from_bytes(hashlib.blake2b(exact.encode("utf-8"), digest_size=8).digest(), "big")
+    crc = zlib.crc32
     if len(tokens) < 3:
-        grams = {(w in STOPWORDS, w) for w in tokens}
+        grams = {(w in STOPWORDS, crc(w.encode("utf-8"))) for w in tokens}
     else:
         common = [w in STOPWORDS for w in tokens]
-        grams = {(a + b + c, f"{x} {y} {z}") for a, b, c, x, y, z
+        grams = {(a + b + c, crc(f"{x} {y} {z}".encode("utf-8"))) for a, b, c, x, y, z
                  in zip(common, common[1:], common[2:], tokens, tokens[1:], tokens[2:])}
     # Shingles of content words first: they are rarer, so the indexed prefixes
     # collide with fewer unrelated rows than "of the company" would.
-    order = sorted({(n, zlib.crc32(g.encode("utf-8"))) for n, g in grams})
-    return Signature(digest, tuple(dict.fromkeys(h for _, h in order)))
+    return Signature(digest, tuple(dict.fromkeys(h for _, h in sorted(grams))))
 
 
 class Deduper:

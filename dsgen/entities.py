@@ -154,8 +154,16 @@ def _is_known(name: str, lexicon: Lexicon) -> bool:
 
 
 def _sentence_initial(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \"'“‘(")
-    return not before or before[-1] in ".!?:\n—–"
+    prev = char_before(text, start)
+    return not prev or prev in ".!?:\n—–"
+
+
+def char_before(text: str, start: int, skip: str = " \"'“‘(") -> str:
+    """The last character of ``text[:start].rstrip(skip)`` ("" if none), without copying."""
+    i = start
+    while i > 0 and text[i - 1] in skip:
+        i -= 1
+    return text[i - 1] if i > 0 else ""
 
 
 def _kind(text: str, s: int, e: int, name: str, lexicon: Lexicon) -> str:

@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
-from dsgen.entities import NUMBER_WORDS, numeric_mentions
+from dsgen.entities import NUMBER_WORDS, char_before, numeric_mentions
 from dsgen.text import words
 from dsgen.types import Span
 
@@ -96,13 +96,13 @@ def _facts(text: str) -> frozenset[str]:
     # Digits the typed mentions skip ("2021-2023", "10-year", "GPT-4") are facts too.
     found.update(_DIGITS.findall(text))
     for m in _NAME_TOKEN.finditer(text):
-        before = text[: m.start()].rstrip(" \"'“‘(")
+        prev = char_before(text, m.start())
         token = m.group().rstrip(".")
         for suffix in ("’s", "'s"):
             token = token.removesuffix(suffix)
         if not token:
             continue
-        if before and before[-1] not in ".!?:\n" or not _is_common_word(token):
+        if prev and prev not in ".!?:\n" or not _is_common_word(token):
             found.add(token)
     return frozenset(found)
 

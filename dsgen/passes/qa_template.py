@@ -174,17 +174,17 @@ class QATemplatePass(Pass):
     method = "template"
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        rules = ctx.__dict__.get("_qa_rules")
-        if rules is None:  # read once per context, not once per chunk
-            rules = ctx.__dict__["_qa_rules"] = load_rules(ctx)
+        by_kind = ctx.__dict__.get("_qa_rules_by_kind")
+        if by_kind is None:  # read once per context, not once per chunk
+            rules = load_rules(ctx)
+            by_kind = ctx.__dict__["_qa_rules_by_kind"] = {
+                kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS}
         for doc in docs:
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:
                 for mention in es.mentions:
                     marked = mark(es.text, mention.start, mention.text)
-                    for rule in rules:
-                        if mention.kind not in rule.kinds:
-                            continue
+                    for rule in by_kind.get(mention.kind, ()):
                         groups = rule.match(es.text, mention.start, mention.text, marked)
                         if groups is None:
                             continue
