@@ -63,30 +63,32 @@ class BoilerplateRules:
 
 def _any_of(patterns: tuple[re.Pattern, ...]):
     """``line -> any(p.fullmatch(line) for p in patterns)`` for one line (no newline),
-    computed faster but with the same answer:
+    computed faster but with the same answer.
 
-    * ``.*BODY.*`` patterns (``.*\\ball rights reserved\\b.*``) become a search for BODY,
-      which is what they mean on a line, and search skips ahead to BODY's first letters;
-    * the rest become one alternation matched once, when that means the same (no
-      back-references or inline global flags), else they are tried one by one.
+    On a line, ``.*X.*`` means "X somewhere", ``.*X`` "X at the end" and ``X.*`` "X at
+    the start", so those become a search for X (each on its own, so the engine can skip
+    ahead to X's first letters), a search for X at the end, and a match of X; matches
+    and full matches are one alternation each.
     """
-    searched, whole = [], []
+    searches: list = []
+    by_method: dict[str, list[str]] = {"match": [], "fullmatch": []}
     for p in patterns:
-        body = _between_dot_stars(p)
-        (searched if body is not None else whole).append(body if body is not None else p.pattern)
-    tests = []
-    if searched:
-        tests.append(_combined(searched, patterns[0].flags, "search"))
-    if whole:
-        tests.append(_combined(whole, patterns[0].flags, "fullmatch"))
-    return lambda line: any(test(line) for test in tests)
+        method, source = _as_anchored(p)
+        if method == "search":
+            searches.append(re.compile(source, p.flags).search)
+        else:
+            by_method[method].append(source)
+    flags = patterns[0].flags if patterns else 0
+    tests = [_combined(sources, flags, method) for method, sources in by_method.items() if sources]
+    return lambda line: any(search(line) for search in searches) or any(test(line) for test in tests)
 
 
-def _between_dot_stars(p: re.Pattern) -> str | None:
-    """BODY when ``p`` is exactly ``.*BODY.*`` (a plain sequence, no DOTALL), else ``None``."""
+def _as_anchored(p: re.Pattern) -> tuple[str, str]:
+    """``(method, source)`` with ``re.<method>(source, line)`` equal to ``p.fullmatch(line)``
+    on a line without newlines (see :func:`_any_of`)."""
     s = p.pattern
-    if p.flags & re.DOTALL or not (s.startswith(".*") and s.endswith(".*")) or s.endswith("\\.*") or len(s) < 5:
-        return None
+    if p.flags & re.DOTALL:
+        return "fullmatch", s
     try:
         from re import _parser  # the stdlib's own parse: the only safe way to see the structure
 
@@ -95,14 +97,23 @@ def _between_dot_stars(p: re.Pattern) -> str | None:
                 return [plain(i) for i in x.data]
             return type(x)(plain(i) for i in x) if isinstance(x, (list, tuple)) else x
 
-        items = plain(_parser.parse(s, p.flags))
-        dot_star = plain(_parser.parse(".*", p.flags))[0]
-        body = plain(_parser.parse(s[2:-2], p.flags))
+        def parse(source: str) -> list:
+            return plain(_parser.parse(source, p.flags))
+
+        items = parse(s)
+        dot_star = parse(".*")[0]
+        lead = s.startswith(".*") and len(items) > 1 and items[0] == dot_star
+        trail = s.endswith(".*") and len(items) > 1 + lead and items[-1] == dot_star
+        body = s[2 if lead else 0 : -2 if trail else None]
+        if not (lead or trail) or not body or parse(body) != items[int(lead) : len(items) - int(trail)]:
+            return "fullmatch", s
     except Exception:  # noqa: BLE001 - a private API: when in doubt, match as written
-        return None
-    if len(items) < 3 or items[0] != dot_star or items[-1] != dot_star or items[1:-1] != body:
-        return None
-    return s[2:-2]
+        return "fullmatch", s
+    if lead and trail:
+        return "search", body
+    if lead:
+        return "search", f"(?:{body})\\Z"
+    return "match", body
 
 
 def _combined(sources: list[str], flags: int, method: str):
