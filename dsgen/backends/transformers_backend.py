@@ -182,6 +182,7 @@ class TransformersBackend(Backend):
         return results
 
     def close(self) -> None:
+        """Drop the model and tokenizer (a later call would load them again)."""
         self._model = None
         self._tokenizer = None
 
