@@ -269,6 +269,19 @@ def test_openai_unreachable_server_is_one_line_error_without_key():
     assert SECRET not in repr(backend)
 
 
+def test_openai_password_in_the_server_address_never_shows():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = load_backend("openai", model="m", base_url=f"http://alice:pa55-w0rd@127.0.0.1:{port}/v1",
+                           max_retries=0, backoff=0.01)
+    with pytest.raises(BackendError) as info:
+        backend.generate(requests_for(["p"]))
+    message = str(info.value)
+    assert "pa55-w0rd" not in message and "pa55-w0rd" not in repr(backend)
+    assert f"http://alice:***@127.0.0.1:{port}/v1" in message
+
+
 def test_openai_defaults_come_from_environment(monkeypatch, openai_server):
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

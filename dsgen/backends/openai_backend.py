@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -66,6 +67,7 @@ class OpenAIBackend(Backend):
         self.model = model
         self.model_id = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._shown_url = _without_password(self.base_url)  # what errors and repr print
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -74,7 +76,8 @@ class OpenAIBackend(Backend):
         self.stats = GenerationStats()
         self._lock = threading.Lock()
         key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("DSGEN_API_KEY")
-        self._secret = key or ""
+        # Never printed: the API key, and a password written into the server address.
+        self._secrets = tuple(x for x in (key, urlsplit(self.base_url).password) if x)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -84,7 +87,7 @@ class OpenAIBackend(Backend):
         )
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, chat={self.chat})"
+        return f"OpenAIBackend(model={self.model!r}, base_url={self._shown_url!r}, chat={self.chat})"
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
         started = time.perf_counter()
@@ -133,7 +136,7 @@ class OpenAIBackend(Backend):
             text = choice["message"]["content"] if self.chat else choice["text"]
         except (KeyError, IndexError, TypeError):
             raise BackendError(
-                f"unexpected answer from {self.base_url}{path}: no choices[0] "
+                f"unexpected answer from {self._shown_url}{path}: no choices[0] "
                 f"{'message.content' if self.chat else 'text'}"
             ) from None
         usage = data.get("usage") or {}
@@ -161,7 +164,7 @@ class OpenAIBackend(Backend):
             try:
                 return response.json()
             except ValueError:
-                raise BackendError(f"{self.base_url}{path} answered with invalid JSON") from None
+                raise BackendError(f"{self._shown_url}{path} answered with invalid JSON") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
@@ -179,7 +182,7 @@ class OpenAIBackend(Backend):
             reason = _reason(exc) or type(exc).__name__
         tries = self.max_retries + 1
         return self._scrub(
-            f"cannot reach OpenAI-compatible server at {self.base_url}: {reason} "
+            f"cannot reach OpenAI-compatible server at {self._shown_url}: {reason} "
             f"(after {tries} attempt{'s' if tries > 1 else ''})"
         )
 
@@ -191,14 +194,16 @@ class OpenAIBackend(Backend):
         except (ValueError, AttributeError):
             detail = response.text
         detail = self._scrub(" ".join(detail.split()))[:200]  # scrub first: a cut key is still a leak
-        message = f"{self.base_url}{path} answered HTTP {response.status_code}"
+        message = f"{self._shown_url}{path} answered HTTP {response.status_code}"
         if response.status_code in (401, 403):
             message += " (check the API key: OPENAI_API_KEY or DSGEN_API_KEY)"
         return self._scrub(f"{message}: {detail}" if detail else message)
 
     def _scrub(self, text: str) -> str:
-        """Servers sometimes echo the bad key back; never pass it on."""
-        return text.replace(self._secret, "***") if self._secret else text
+        """Servers sometimes echo the bad key back; never pass it (or a URL password) on."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def _reason(exc: Exception) -> str:
@@ -210,3 +215,12 @@ def _reason(exc: Exception) -> str:
         if known in lowered:
             return known
     return text[:200]
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of a ``user:password@`` part replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
