@@ -5,7 +5,8 @@ written to a temporary file in the same folder and moved into place with ``os.re
 Chosen over sqlite because:
 
 * a reader sees either no entry or a complete one, even after SIGKILL mid-write (a leftover
-  ``*.tmp`` file is ignored and never read back);
+  ``*.tmp`` file is never read back, and is deleted once it is an hour old, the next time
+  an entry is written beside it);
 * several processes (parallel builds, tests) can share one cache with no locking;
 * entries are plain text a user can inspect, delete per model, or copy.
 
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -103,6 +105,7 @@ class CachedBackend(Backend):
         self.chunk_size = max(1, chunk_size or _default_chunk_size(backend))
         self.progress = progress
         self.stats = CacheStats()
+        self._swept: set[Path] = set()  # folders cleared of stale temporary files
 
     @property
     def hits(self) -> int:
@@ -199,6 +202,9 @@ class CachedBackend(Backend):
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self._swept:
+                self._swept.add(path.parent)
+                _remove_stale_temporaries(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -209,6 +215,21 @@ class CachedBackend(Backend):
                 raise
         except OSError as exc:
             raise BackendError(f"cannot write model-call cache at {self.cache_dir}: {exc}") from None
+
+
+#: Age after which a temporary file is a leftover of a killed write, not one in progress.
+STALE_TMP_SECONDS = 3600
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete ``.*.tmp`` files older than :data:`STALE_TMP_SECONDS` (killed writes)."""
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: it is never read either way
 
 
 def _jsonable(value):

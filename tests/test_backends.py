@@ -328,6 +328,23 @@ def test_cache_second_run_makes_no_model_calls(tmp_path):
     assert second.backend.calls == []
 
 
+def test_cache_deletes_hour_old_leftovers_of_killed_writes_but_not_fresh_ones(tmp_path):
+    request = requests_for(["p"])[0]
+    cache = CachedBackend(counting_fake(), tmp_path)
+    key = cache_key(cache.model_id, request)
+    folder = cache.model_dir / key[:2]
+    folder.mkdir(parents=True)
+    stale, fresh = folder / ".deadbeef-stale.tmp", folder / ".cafef00d-fresh.tmp"
+    stale.write_text("{half an entr")
+    fresh.write_text("{a write in progress")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+
+    cache.generate([request])
+    assert not stale.exists() and fresh.exists()
+    assert (folder / f"{key}.json").is_file()
+
+
 def test_cache_keeps_finished_chunks_when_the_model_fails(tmp_path):
     reqs = requests_for([f"p{i}" for i in range(7)])
     failing = FakeBackend(replies=["r0", "r1", "r2"])  # runs out during the second chunk
