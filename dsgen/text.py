@@ -29,6 +29,7 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 #: control characters, and whitespace other than the plain space.
 _CHANGED_BY_NORMALIZE = re.compile(f"[{INVISIBLE}]|{_CONTROL.pattern}|[^\\S ]")
 
+
 def normalize_text(raw: str) -> str:
     """Canonical form of an article: NFC, ``\\n`` line ends, single spaces.
 
@@ -50,7 +51,9 @@ def normalize_text(raw: str) -> str:
 
 
 def is_normalized(text: str) -> bool:
-    """``normalize_text(text) == text``, answered at once for plain one-line ASCII."""
+    """``normalize_text(text) == text``, answered without normalizing for one-line text
+    that has nothing normalization would change (no doubled, odd or edge whitespace, no
+    invisible or control characters, already NFC)."""
     if "  " not in text and text == text.strip() and "\n" not in text:
         if text.isascii():
             if text.isprintable():
