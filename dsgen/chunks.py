@@ -95,12 +95,10 @@ class ChunkWorker:
         self.passes = [get_pass(name) for name in spec.passes]
 
     def warm_up(self) -> "ChunkWorker":
-        """Load word lists, the sentence tokenizer and rules now; forked workers then share them."""
+        """Load word lists and rules now, before the first chunk arrives."""
         from dsgen.morph import base_verb
-        from dsgen.text import sentences
 
         base_verb("made")
-        sentences("One sentence. Another one.")
         for p in self.passes:
             list(p.run([], self.ctx))
         return self
@@ -133,11 +131,10 @@ class ChunkWorker:
 _worker: ChunkWorker | None = None
 
 
-def init_worker(spec: WorkerSpec | None) -> ChunkWorker | None:
-    """Set this process's :class:`ChunkWorker` (``None`` clears it); the ``multiprocessing``
-    initializer, or called before forking so the children inherit a warmed-up worker."""
+def init_worker(spec: WorkerSpec) -> ChunkWorker:
+    """Set up this worker process's :class:`ChunkWorker` (the pool's initializer)."""
     global _worker
-    _worker = None if spec is None else ChunkWorker(spec)
+    _worker = ChunkWorker(spec)
     return _worker
 
 

@@ -57,7 +57,12 @@ class Corpus:
 
 def document_id(text: str) -> str:
     """Content hash: the same normalized article gets the same id anywhere."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return _id_of_sha256(hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _id_of_sha256(sha: str) -> str:
+    """The document id of a text whose sha256 (hex) is ``sha``."""
+    return sha[:16]
 
 
 def detect_title(text: str) -> str | None:
@@ -208,5 +213,5 @@ def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Docu
             continue
         title = " ".join(normalize_text(art.title).split()) if art.title else detect_title(text)
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        out.append(Document(sha[:16], title or "", text, art.source, sha))  # document_id(text), hashed once
+        out.append(Document(_id_of_sha256(sha), title or "", text, art.source, sha))
     return out

@@ -33,12 +33,13 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
 ]
 #: Per pattern above, a test that must pass for it to match at all (a cheap pre-check:
 #: most sentences hold no currency sign, percent or month name).
+_HAS_MONTH = re.compile(MONTHS).search
 _NEEDS = [
     re.compile("[$€£¥]").search,
     re.compile("yuan|dollars|euros|pounds|RMB|renminbi|USD").search,
     re.compile("%|percent|per cent").search,
-    re.compile(MONTHS).search,
-    re.compile(MONTHS).search,
+    _HAS_MONTH,
+    _HAS_MONTH,
     re.compile("/").search,
     None,
     None,

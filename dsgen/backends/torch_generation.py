@@ -7,17 +7,11 @@ are all cached never pays for importing torch or loading weights.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Sequence
 
-# OpenMP threads that spin while waiting make torch 3-10x slower when the CPUs are shared
-# with other processes (measured on 2 busy cores: 2 threads went from 20 s to 6.5 s of prefill).
-# Only takes effect if torch was not imported yet; a user's setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import torch  # noqa: E402
-from transformers import (  # noqa: E402
+import torch  # dsgen/__init__.py has set OMP_WAIT_POLICY=PASSIVE before this import
+from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     GenerationConfig,
@@ -27,9 +21,9 @@ from transformers import (  # noqa: E402
     StoppingCriteriaList,
 )
 
-from dsgen.backends.base import GenerationParams, GenerationStats, cut_at_stop  # noqa: E402
-from dsgen.backends.model_files import _one_line  # noqa: E402
-from dsgen.errors import BackendError  # noqa: E402
+from dsgen.backends.base import GenerationParams, GenerationStats, cut_at_stop
+from dsgen.backends.model_files import _one_line
+from dsgen.errors import BackendError
 
 
 class _StopStrings(StoppingCriteria):
@@ -88,10 +82,11 @@ def _row_seed(seed: int, prompt: str) -> int:
 
 
 def load_model(folder: Path, dtype: str):
-    """Load tokenizer and model from a local folder; one-line errors."""
-    torch_dtype = getattr(torch, str(dtype), None)
-    if not isinstance(torch_dtype, torch.dtype):
-        raise BackendError(f"unknown dtype {dtype!r}; use e.g. float32 or bfloat16")
+    """Load tokenizer and model from a local folder; one-line errors.
+
+    ``dtype`` is one of ``transformers_backend.DTYPES`` (the backend checks it).
+    """
+    torch_dtype = getattr(torch, dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, local_files_only=True)

@@ -29,6 +29,7 @@ _KNOWN_KINDS = {"MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "
 #: there. Normalized text holds no control characters, so they cannot occur in it.
 _OPEN, _CLOSE = "\x00", "\x01"
 _MARKED = object()
+_NOT_GIVEN = object()
 #: What, written right next to ``<ANSWER>``, could see the markers instead of the answer.
 _PEEK_BEFORE = re.compile(r"(?:\\[bB]|<SUBJ>)$")
 _PEEK_AFTER = re.compile(r"^\\[bB]")
@@ -60,7 +61,7 @@ class QuestionRule:
                 and not _PEEK_AFTER.search(after) and "(?=" not in before and "(?!" not in before
                 and "(?<" not in after and "<NOART>" not in after)
 
-    def match(self, text: str, start: int, answer: str, marked: str | None | object = _MARKED) -> dict[str, str] | None:
+    def match(self, text: str, start: int, answer: str, marked: str | None | object = _NOT_GIVEN) -> dict[str, str] | None:
         """Groups of the first match of this rule in ``text`` whose answer is ``answer``
         at ``start``, or ``None``.
 
@@ -74,7 +75,7 @@ class QuestionRule:
         ``mark(text, start, answer)`` when the caller has it already.
         """
         if self.markable:
-            if marked is _MARKED:
+            if marked is _NOT_GIVEN:
                 marked = mark(text, start, answer)
         else:
             marked = None
