@@ -194,6 +194,15 @@ def known_names(sentence_texts: list[str], lexicon: Lexicon) -> frozenset[str]:
     return frozenset(names)
 
 
+def same_number(kind: str | None, original: str, replacement: str) -> bool:
+    """"four" -> "4" or "$3 billion" -> "$3,000 million" states the same fact of a numeric
+    ``kind`` (dates excepted: they differ by month too)."""
+    if kind not in NUMERIC_KINDS or kind == "DATE":
+        return False
+    a = numeric_value(original)
+    return a is not None and a == numeric_value(replacement)
+
+
 def numeric_value(mention_text: str) -> float | None:
     """The number a numeric mention states (scale words applied), if any."""
     low = mention_text.lower()

@@ -135,6 +135,11 @@ def _sentences(text: str) -> tuple[Sentence, ...]:
 
 
 _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def ends_like_sentence(text: str) -> bool:
+    """Ends in ``.``, ``!`` or ``?``, maybe followed by closing quotes or brackets."""
+    return bool(_TERMINAL.search(text))
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 
 
@@ -146,7 +151,7 @@ def words(text: str) -> list[str]:
 def is_prose(sentence_text: str, min_words: int = 6) -> bool:
     """A complete declarative-looking sentence: ends in punctuation, long enough."""
     s = sentence_text.strip()
-    if not s or not _TERMINAL.search(s) or s.endswith("?"):
+    if not s or not ends_like_sentence(s) or s.endswith("?"):
         return False
     if s[0] in "•·-–—*>|#":
         return False

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from dsgen.boilerplate import overlaps
+from dsgen.entities import same_number
 from dsgen.support import (
     PARAPHRASE_MIN_RECALL,
     SUMMARY_MIN_RECALL,
@@ -221,16 +222,6 @@ def _sentence_texts(text: str) -> tuple[str, ...]:
     return tuple(s.text for s in sentences(text))
 
 
-def _same_number(kind: str | None, original: str, replacement: str) -> bool:
-    """"four" -> "4" or "$3 billion" -> "$3,000 million" states the same fact (dates excepted)."""
-    from dsgen.entities import numeric_value
-
-    if kind not in ("MONEY", "PERCENT", "NUMBER", "YEAR"):
-        return False
-    a, b = numeric_value(original), numeric_value(replacement)
-    return a is not None and a == b
-
-
 def _check_fact(row, text, sentence_texts=None) -> list[Problem]:
     out = _check_context(row, text)
     label = label_name(row.get("label"))
@@ -250,7 +241,7 @@ def _check_fact(row, text, sentence_texts=None) -> list[Problem]:
         original, replacement = change.get("original") or "", change.get("replacement") or ""
         if not original or not replacement or not change.get("kind"):
             out.append(Problem("refutes_change_missing"))
-        elif original.casefold() == replacement.casefold() or _same_number(change.get("kind"), original, replacement):
+        elif original.casefold() == replacement.casefold() or same_number(change.get("kind"), original, replacement):
             out.append(Problem("refutes_no_change"))
         elif original not in evidence:
             out.append(Problem("refutes_change_not_in_evidence", original))

@@ -25,7 +25,7 @@ import re
 from typing import Iterable, Sequence
 
 from dsgen.analysis import EvidenceSentence, claimable
-from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions, numeric_value
+from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions, same_number
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
     COPIED_SOURCE,
@@ -89,8 +89,7 @@ def find_change(sentence: str, claim: str, mentions: Sequence[Mention]) -> dict[
     if fact.kind not in NUMERIC_KINDS and (original.casefold() in replacement.casefold()
                                            or replacement.casefold() in original.casefold()):
         raise ChangeError("refutes_no_change", f"{replacement!r} still names {original!r}")
-    # "four" -> "4" or "$3 billion" -> "$3,000 million" restates the fact (dates differ by month too).
-    if fact.kind in NUMERIC_KINDS and fact.kind != "DATE" and numeric_value(replacement) == numeric_value(original) is not None:
+    if same_number(fact.kind, original, replacement):
         raise ChangeError("refutes_no_change", f"{replacement!r} states the same value as {original!r}")
     problem = _kind_problem(fact.kind, original, replacement)
     if problem:

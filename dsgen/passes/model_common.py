@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from dsgen.backends.base import GenerationParams, GenerationRequest
 from dsgen.entities import NUMBER_WORDS
 from dsgen.errors import BackendError
+from dsgen.text import ends_like_sentence
 
 if TYPE_CHECKING:
     from dsgen.passes.base import PassContext
@@ -141,12 +142,9 @@ def text_problem(text: str, cap: int = MAX_OUTPUT_CHARS, prose: bool = True) -> 
     return None
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
-
-
 def is_complete(text: str) -> bool:
     """Ends like a sentence (output cut off by the token limit does not)."""
-    return bool(_SENTENCE_END.search(text))
+    return ends_like_sentence(text)
 
 
 def looks_like_text(text: str) -> bool:
