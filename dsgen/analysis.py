@@ -72,10 +72,10 @@ class DocAnalysis:
     @cached_property
     def evidence_sentences(self) -> list[EvidenceSentence]:
         """Prose sentences outside boilerplate and the title, with typed facts."""
-        blocked = list(self.boilerplate)
+        blocked = set(self._boilerplate_lines)
         if self.title_span:
-            blocked.append(self.title_span)
-        prose = [s for s in self.all_sentences if is_prose(s.text) and not overlaps(s.span, blocked)]
+            blocked.add(0)
+        prose = [s for s in self.all_sentences if s.line not in blocked and is_prose(s.text)]
         names = known_names([s.text for s in prose], self.lexicon)
         raw = [(s, numeric_mentions(s.text) + name_mentions(s.text, self.lexicon, names)) for s in prose]
         # One type per name across the document: a PERSON somewhere is a PERSON everywhere.
@@ -106,6 +106,12 @@ class DocAnalysis:
         return lines(self.doc.text)
 
     @cached_property
+    def _boilerplate_lines(self) -> frozenset[int]:
+        """Indexes of the lines inside boilerplate (its spans are whole lines, or the tail
+        from a line's start), so a sentence is boilerplate exactly when its line is."""
+        return frozenset(line.index for line in self._lines if overlaps(line.span, self.boilerplate))
+
+    @cached_property
     def _line_sentences(self) -> dict[int, list[Sentence]]:
         out: dict[int, list[Sentence]] = {}
         for s in self.all_sentences:
@@ -119,7 +125,7 @@ class DocAnalysis:
     def passage_for(self, sentence: Sentence, max_chars: int = 1200) -> Span:
         """The context passage around a sentence: its paragraph, or a window if long."""
         para = self._lines[sentence.line]
-        if overlaps(para.span, self.boilerplate):
+        if sentence.line in self._boilerplate_lines:
             return sentence.span  # never hand boilerplate to a reader as context
         if para.span.end - para.span.start <= max_chars:
             return para.span

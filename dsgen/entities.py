@@ -21,15 +21,19 @@ MONTHS = (
 )
 _SCALE = r"(?:\s?(?:million|billion|trillion|bn|mn|m|k)\b)?"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+#: ``_NUM`` after its first digit. Patterns that start at a number start with that digit
+#: and look back past it (``\d(?<!\w\d)`` is ``\b\d``): a leading digit lets the regex
+#: engine skip ahead to the digits, a leading look-behind tries every position.
+_NUM_REST = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d*(?:\.\d+)?"
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("MONEY", re.compile(rf"(?:US)?[$€£¥]\s?(?:{_NUM}){_SCALE}")),
-    ("MONEY", re.compile(rf"\b(?:{_NUM}){_SCALE}\s?(?:yuan|dollars|euros|pounds|RMB|renminbi|USD)\b")),
-    ("PERCENT", re.compile(rf"\b(?:{_NUM})\s?(?:%|percent\b|per cent\b)")),
+    ("MONEY", re.compile(rf"\d(?<!\w\d)(?:{_NUM_REST}){_SCALE}\s?(?:yuan|dollars|euros|pounds|RMB|renminbi|USD)\b")),
+    ("PERCENT", re.compile(rf"\d(?<!\w\d)(?:{_NUM_REST})\s?(?:%|percent\b|per cent\b)")),
     ("DATE", re.compile(rf"\b(?:{MONTHS})\.? \d{{1,2}}, \d{{4}}\b")),
     ("DATE", re.compile(rf"\b(?:{MONTHS})\.? \d{{4}}\b")),
     ("DATE", re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")),
-    ("YEAR", re.compile(r"(?<![\w$.,/-])(?:1[89]\d\d|20\d\d)(?![\w%/.,-]\d|\w)")),
-    ("NUMBER", re.compile(rf"(?<![\w$.,/-])(?:{_NUM}){_SCALE}(?![\w%/$-]|,\d|\.\d)")),
+    ("YEAR", re.compile(r"(?:1[89]|20)(?<![\w$.,/-]..)\d\d(?![\w%/.,-]\d|\w)")),
+    ("NUMBER", re.compile(rf"\d(?<![\w$.,/-]\d)(?:{_NUM_REST}){_SCALE}(?![\w%/$-]|,\d|\.\d)")),
 ]
 #: Per pattern above, a test that must pass for it to match at all (a cheap pre-check:
 #: most sentences hold no currency sign, percent or month name).

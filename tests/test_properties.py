@@ -103,6 +103,31 @@ def test_contains_word_agrees_with_the_regex_it_replaces(text, part):
     assert dsgen.text.contains_word(f"{text} {part}", part)
 
 
+#: The number patterns as first written (a look-behind or ``\\b`` first); the shipped
+#: ones start at the digit so the regex engine can skip ahead, and must find the same.
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_SCALE = r"(?:\s?(?:million|billion|trillion|bn|mn|m|k)\b)?"
+_FIRST_WRITTEN = {
+    1: rf"\b(?:{_NUM}){_SCALE}\s?(?:yuan|dollars|euros|pounds|RMB|renminbi|USD)\b",
+    2: rf"\b(?:{_NUM})\s?(?:%|percent\b|per cent\b)",
+    6: r"(?<![\w$.,/-])(?:1[89]\d\d|20\d\d)(?![\w%/.,-]\d|\w)",
+    7: rf"(?<![\w$.,/-])(?:{_NUM}){_SCALE}(?![\w%/$-]|,\d|\.\d)",
+}
+number_soup = st.lists(st.sampled_from(["1", "9", "0", "20", "19", "18", "2024", "1,000", ",", ".", "-", "/", "$",
+                                        "%", " ", "\n", "a", "x", "_", "é", "٣", " million", "m", " percent",
+                                        " yuan", "k", "2.5"]), max_size=14).map("".join)
+
+
+@FAST
+@given(number_soup)
+def test_digit_first_number_patterns_find_what_the_first_written_ones_did(text):
+    from dsgen.entities import _PATTERNS
+
+    for i, source in _FIRST_WRITTEN.items():
+        shipped = _PATTERNS[i][1]
+        assert [m.span() for m in shipped.finditer(text)] == [m.span() for m in re.finditer(source, text)], shipped.pattern
+
+
 @FAST
 @given(nasty_text, st.sampled_from(["{{ x }}", "Q: {{ x }}?", "{{ x | lower_first }} and {{ y }}", "{{ x|upper }}",
                                     "{{ x | base_verb }}", "a\n\n{{ y }}\n"]))
