@@ -19,6 +19,7 @@ import jsonlines
 
 from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
 from dsgen.chunks import ChunkResult, ChunkWorker, Outcome, WorkerSpec, init_worker, prepare, run_chunk
+from dsgen.collector import build_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, iter_corpus
 from dsgen.dedupe import Deduper
@@ -115,17 +116,20 @@ class LocalEngine:
         return self.pool.imap(fn, jobs, chunksize=16)
 
     def results(self, chunks: Iterable[list[Document]]) -> Iterator[ChunkResult]:
-        """Chunk results in chunk order; at most ``2 * num_proc`` chunks in flight, so memory stays flat."""
+        """Chunk results in chunk order; at most ``2 * num_proc`` chunks in flight, so memory
+        stays flat. A pool starts on the first chunks now, before the first result is asked for."""
         if self.pool is None:
             worker = ChunkWorker(self.spec)
-            for chunk in chunks:
-                yield worker.run(chunk)
-            return
-        window: deque = deque()
+            return (worker.run(chunk) for chunk in chunks)
+        chunks = iter(chunks)
+        window = deque(self.pool.apply_async(run_chunk, (c,)) for c in itertools.islice(chunks, 2 * self.num_proc))
+        return self._in_order(window, chunks)
+
+    def _in_order(self, window: deque, chunks: Iterator[list[Document]]) -> Iterator[ChunkResult]:
         for chunk in chunks:
+            result = window.popleft().get()
             window.append(self.pool.apply_async(run_chunk, (chunk,)))
-            if len(window) >= 2 * self.num_proc:
-                yield window.popleft().get()
+            yield result
         while window:
             yield window.popleft().get()
 
@@ -138,6 +142,7 @@ class LocalEngine:
 
 def _start_worker(spec: WorkerSpec) -> None:
     init_worker(spec).warm_up()
+    set_up_done()
 
 
 def _import_writers() -> None:
@@ -185,7 +190,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     own_backend = backend is None
     out_dir = Path(config.out_dir)
     work = None
-    with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack:
+    with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack, build_collector():
         templates_dir = resolve_templates_dir(config.templates_dir)
         store = TemplateStore(templates_dir)
         pass_objs = [get_pass(name) for name in config.selected_passes()]
@@ -199,9 +204,10 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
         else:
             engine = LocalEngine(spec, config.num_proc)
             stack.callback(engine.close)
-            _import_writers()  # while the workers warm up
             metas, skipped = _spool_corpus(config, spool, engine.map_files)
-            results = engine.results(_read_spool(spool))
+            results = engine.results(_read_spool(spool))  # a pool starts on the first chunks,
+            _import_writers()  # while this process imports the writers
+            set_up_done()
         timings["read_corpus"] = time.perf_counter() - t0
         splits = assign_splits([m.doc_id for m in metas], config.test_size, config.seed)
         stack.enter_context(contextlib.closing(results))

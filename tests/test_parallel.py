@@ -214,3 +214,14 @@ def test_model_passes_between_templated_ones_give_the_same_bytes_with_two_proces
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     report = json.loads((outs[1] / "build-report.json").read_text())
     assert report["passes"]["qa_model"]["candidates"] > 0
+
+
+def test_a_library_build_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    templated_build(SEEDS, tmp_path / "out", num_proc=1)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gc.isenabled()
