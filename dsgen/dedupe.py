@@ -48,6 +48,7 @@ def dedupe_key(config: str, row: Mapping[str, Any]) -> str:
 
 
 _WORDS = re.compile(r"\w+")
+_HEX_ID = re.compile(r"[0-9a-f]{16}")  # what rows.stable_id makes
 
 
 def _normalize(text: str) -> list[str]:
@@ -87,7 +88,8 @@ class Deduper:
         self.threshold = Fraction(threshold).limit_denominator(1000)
         self._num, self._den = self.threshold.numerator, self.threshold.denominator
         self.recent = recent
-        self._ids: list[str] = []
+        self._ids = array("Q")  # kept rows' ids: 16 hex digits as a number (8 bytes, not ~70)
+        self._odd_ids: dict[int, str] = {}  # by row: ids of any other form
         self._exact: dict[int, int] = {}  # digest -> row
         self._offsets = array("Q", [0])
         self._pool = array("I")  # every kept row's shingle hashes, back to back
@@ -97,13 +99,17 @@ class Deduper:
         """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``."""
         return self.check_signature(signature(key), row_id)
 
+    def _row_id(self, i: int) -> str:
+        odd = self._odd_ids.get(i)
+        return f"{self._ids[i]:016x}" if odd is None else odd
+
     def _prefix(self, n: int) -> int:
         return n - -(-self._num * n // self._den) + 1  # n - ceil(threshold * n) + 1
 
     def check_signature(self, sig: Signature, row_id: str) -> tuple[str, str] | None:
         """Like :meth:`check`, for a precomputed :func:`signature`."""
         if sig.exact in self._exact:
-            return "duplicate", self._ids[self._exact[sig.exact]]
+            return "duplicate", self._row_id(self._exact[sig.exact])
         sh = sig.shingles
         n = len(sh)
         prefix = sh[: self._prefix(n)] if n else ()
@@ -123,9 +129,13 @@ class Deduper:
                     continue  # sizes alone rule out the threshold
                 shared = len(mine.intersection(pool[lo:hi]))
                 if shared * den >= num * (n + m - shared):
-                    return "near_duplicate", self._ids[i]
+                    return "near_duplicate", self._row_id(i)
         i = len(self._ids)
-        self._ids.append(row_id)
+        if _HEX_ID.fullmatch(row_id):
+            self._ids.append(int(row_id, 16))
+        else:
+            self._ids.append(0)
+            self._odd_ids[i] = row_id
         self._exact[sig.exact] = i
         self._pool.extend(sh)
         self._offsets.append(len(self._pool))

@@ -128,7 +128,8 @@ def _brute_force(texts, threshold=0.8):
     (240, None),  # few variants per base text: no indexed shingle outlives its recent-rows window
     (600, 10**9),  # many variants, unbounded window: prefix filtering alone is exact
 ])
-def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent):
+@pytest.mark.parametrize("row_ids", ["hex", "mixed"])  # the deduper stores 16-hex-digit ids as numbers
+def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent, row_ids):
     rng = random.Random(3)
     vocab = [f"w{i}" for i in range(40)]
     base = [[rng.choice(vocab) for _ in range(rng.randint(1, 25))] for _ in range(60)]
@@ -138,9 +139,15 @@ def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent):
         for _ in range(rng.randint(0, 3)):  # a few edits: some stay above 0.8, some fall below
             words[rng.randrange(len(words))] = rng.choice(vocab)
         texts.append(" ".join(words).upper() if rng.random() < 0.1 else " ".join(words))
+    ids = [f"{rng.getrandbits(64):016x}" for _ in texts]  # like rows.stable_id, leading zeros included
+    ids[0] = "0000000000000000"
+    if row_ids == "mixed":
+        ids[1::3] = [str(i) for i in range(1, len(texts), 3)]
+        odd = ["", "0x00000000000001", "ABCDEF0123456789", "1_23456789abcdef"]  # int() would take these
+        ids[2::7] = [odd[k % len(odd)] for k in range(len(ids[2::7]))]
     deduper = Deduper() if recent is None else Deduper(recent=recent)
-    got = [deduper.check(t, str(i)) for i, t in enumerate(texts)]
-    assert got == _brute_force(texts)
+    got = [deduper.check(t, ids[i]) for i, t in enumerate(texts)]
+    assert got == [g and (g[0], ids[int(g[1])]) for g in _brute_force(texts)]
     assert {g and g[0] for g in got} == {None, "duplicate", "near_duplicate"}  # every outcome is exercised
 
 
