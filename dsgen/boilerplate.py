@@ -75,12 +75,74 @@ def _any_of(patterns: tuple[re.Pattern, ...]):
     for p in patterns:
         method, source = _as_anchored(p)
         if method == "search":
-            searches.append(re.compile(source, p.flags).search)
+            searches.append((_needles(source, p.flags), re.compile(source, p.flags).search))
         else:
             by_method[method].append(source)
     flags = patterns[0].flags if patterns else 0
     tests = [_combined(sources, flags, method) for method, sources in by_method.items() if sources]
-    return lambda line: any(search(line) for search in searches) or any(test(line) for test in tests)
+
+    def any_rule(line: str) -> bool:
+        # A search runs only where one of its needles is (each match holds one), judged on
+        # the lowercased line; unless the line holds a letter that a case-insensitive
+        # pattern matches to an ASCII letter while lowercasing does not make it that letter.
+        lower = None if _FOLDS_INTO_ASCII(line) else line.lower()
+        for needles, search in searches:
+            if needles is not None and lower is not None and not any(n in lower for n in needles):
+                continue
+            if search(line):
+                return True
+        return any(test(line) for test in tests)
+
+    return any_rule
+
+
+#: The letters outside ASCII that ``re.IGNORECASE`` matches to ASCII ones (İ ı ſ K).
+_FOLDS_INTO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]").search
+
+
+def _needles(source: str, flags: int) -> tuple[str, ...] | None:
+    """Lowercase ASCII strings (3+ characters) one of which every match of ``source``
+    holds, whatever its case; ``None`` if none are found.
+
+    From the pattern's top level: the longest run of literal characters, or a group of
+    alternatives that each start with literal characters.
+    """
+    try:
+        from re import _constants as c, _parser  # the stdlib's own parse (see _as_anchored)
+
+        items = list(_parser.parse(source, flags).data)
+    except Exception:  # noqa: BLE001 - a private API: when in doubt, no needles
+        return None
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+
+    def leading_literals(seq) -> str:
+        out = []
+        for op, av in seq:
+            if op is not c.LITERAL:
+                break
+            out.append(chr(av))
+        return "".join(out)
+
+    for op, av in items + [(None, None)]:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            found.append(("".join(run),))
+            run = []
+        branch = None
+        if op is c.BRANCH:
+            branch = av[1]
+        elif op is c.SUBPATTERN and not av[1] and not av[2] and len(av[3].data) == 1 and av[3].data[0][0] is c.BRANCH:
+            branch = av[3].data[0][1][1]
+        if branch:
+            found.append(tuple(leading_literals(alt.data) for alt in branch))
+    usable = [f for f in found if all(len(n) >= 3 and n.isascii() for n in f)]
+    if not usable:
+        return None
+    best = max(usable, key=lambda f: (min(map(len, f)), -len(f)))
+    return tuple(n.lower() for n in best)
 
 
 def _as_anchored(p: re.Pattern) -> tuple[str, str]:

@@ -450,6 +450,23 @@ def test_boilerplate_line_test_agrees_with_fullmatching_each_rule(line, sources)
     assert _any_of(patterns)(line) == any(p.fullmatch(line) for p in patterns)
 
 
+_NEEDLE_SOURCES = [".*abc.*", ".*\\bsab\\b.*", ".*(abc|xab)q.*", ".*a(bcx|cab).*", ".*(?:cab|sab)", ".*kab.*",
+                   ".*iab.*", ".*(?-i:abc).*", ".*ab(c|x).*", ".*(?=abc)cab.*"]
+#: Words of those rules in other cases, and letters that match ASCII ones only ignoring case (ſ K İ ı).
+_NEEDLE_WORDS = ["abc", "ABC", "aBc", "sab", "ſab", "xab", "cab", "bcx", "kab", "Kab", "iab", "İab", "ıab", "q",
+                 "Q", " ", "é", "-"]
+
+
+@FAST
+@given(st.lists(st.sampled_from(_NEEDLE_WORDS), max_size=8).map("".join),
+       st.sets(st.sampled_from(_NEEDLE_SOURCES), min_size=1))
+def test_boilerplate_needles_never_skip_a_rule_that_matches(line, sources):
+    from dsgen.boilerplate import _any_of
+
+    patterns = tuple(re.compile(s, re.IGNORECASE) for s in sorted(sources))
+    assert _any_of(patterns)(line) == any(p.fullmatch(line) for p in patterns)
+
+
 def test_shipped_boilerplate_rules_flag_the_same_lines_as_one_by_one_matching():
     from dsgen.boilerplate import BoilerplateRules
     from dsgen.templates import DEFAULT_TEMPLATES_DIR
