@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 import jsonlines
 
 from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
-from dsgen.chunks import ChunkResult, ChunkWorker, Outcome, WorkerSpec, init_worker, prepare, run_chunk
+from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current_worker, init_worker, prepare,
+                          release_worker, run_chunk)
 from dsgen.collector import build_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, iter_corpus
@@ -104,9 +105,11 @@ class LocalEngine:
         self.num_proc = num_proc
         self.pool = None
         if num_proc > 1:
-            # Each worker loads word lists and rules itself, while this process goes on
-            # importing the writers and listing the corpus.
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork":
+                # Word lists and rules load once, here (0.3 s): forked workers inherit them.
+                init_worker(spec).warm_up()
+                set_up_done()
             self.pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_start_worker, initargs=(spec,))
 
     def map_files(self, fn: Callable, jobs: Iterable) -> Iterator:
@@ -138,10 +141,12 @@ class LocalEngine:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
+            release_worker()
 
 
 def _start_worker(spec: WorkerSpec) -> None:
-    init_worker(spec).warm_up()
+    if current_worker(spec) is None:  # not inherited from a fork
+        init_worker(spec).warm_up()
     set_up_done()
 
 

@@ -138,6 +138,17 @@ def init_worker(spec: WorkerSpec) -> ChunkWorker:
     return _worker
 
 
+def current_worker(spec: WorkerSpec) -> ChunkWorker | None:
+    """This process's worker, if it was set up for ``spec``."""
+    return _worker if _worker is not None and _worker.spec == spec else None
+
+
+def release_worker() -> None:
+    """Drop this process's worker (the parent's copy, once its pool is gone)."""
+    global _worker
+    _worker = None
+
+
 def run_chunk(docs: Sequence[Document]) -> ChunkResult:
     """Process one chunk in a worker set up by :func:`init_worker`."""
     assert _worker is not None, "init_worker was not called in this process"
