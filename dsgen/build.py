@@ -111,6 +111,7 @@ class LocalEngine:
                 init_worker(spec).warm_up()
                 set_up_done()
             self.pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_start_worker, initargs=(spec,))
+            self.renderer = MessageRenderer(TemplateStore(spec.templates_dir))  # see run_chunk
 
     def map_files(self, fn: Callable, jobs: Iterable) -> Iterator:
         """``fn`` over ``jobs`` (file reads), results in order."""
@@ -132,9 +133,9 @@ class LocalEngine:
         for chunk in chunks:
             result = window.popleft().get()
             window.append(self.pool.apply_async(run_chunk, (chunk,)))
-            yield result
+            yield result.with_messages(self.renderer)
         while window:
-            yield window.popleft().get()
+            yield window.popleft().get().with_messages(self.renderer)
 
     def close(self) -> None:
         if self.pool is not None:

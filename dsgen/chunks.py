@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from dsgen.dedupe import Signature, dedupe_key, signature
 from dsgen.passes import PassContext, get_pass
-from dsgen.rows import MessageRenderer, candidate_row, document_row
+from dsgen.rows import MessageRenderer, candidate_row, document_row, render_messages
 from dsgen.templates import TemplateStore
 from dsgen.types import Candidate, Document
 from dsgen.validate import check_row
@@ -60,6 +60,27 @@ class ChunkResult:
     documents: list[dict[str, Any]]
     passes: list[tuple[str, list[Outcome]]]
     seconds: dict[str, float]
+
+    def without_messages(self) -> "ChunkResult":
+        """Drop every row's ``messages`` (in place): they are nearly half of what a worker
+        sends back, and :meth:`with_messages` renders them again from the other columns."""
+        for row in self.documents:
+            del row["messages"]
+        for _, outcomes in self.passes:
+            for o in outcomes:
+                del o.row["messages"]
+        return self
+
+    def with_messages(self, renderer: MessageRenderer) -> "ChunkResult":
+        """Undo :meth:`without_messages` (in place), with the same templates."""
+        titles = {}
+        for row in self.documents:
+            row["messages"] = render_messages(renderer, "documents", row, row["title"])
+            titles[row["doc_id"]] = row["title"]
+        for _, outcomes in self.passes:
+            for o in outcomes:
+                o.row["messages"] = render_messages(renderer, o.config, o.row, titles[o.doc_id])
+        return self
 
 
 def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
@@ -150,6 +171,7 @@ def release_worker() -> None:
 
 
 def run_chunk(docs: Sequence[Document]) -> ChunkResult:
-    """Process one chunk in a worker set up by :func:`init_worker`."""
+    """Process one chunk in a worker set up by :func:`init_worker`; the result comes
+    back without messages (see :meth:`ChunkResult.with_messages`)."""
     assert _worker is not None, "init_worker was not called in this process"
-    return _worker.run(docs)
+    return _worker.run(docs).without_messages()

@@ -46,34 +46,47 @@ def candidate_row(c: Candidate, doc: Document, renderer: MessageRenderer) -> dic
     base = {"id": "", "doc_id": c.doc_id}
     evidence = [s.as_dict() for s in c.evidence]
     if c.config == "qa":
-        answer = f["answers"]["text"][0]
         body = {
             "context": f["context"], "context_start": f["context_start"], "question": f["question"],
             "answers": {"text": list(f["answers"]["text"]), "answer_start": list(f["answers"]["answer_start"])},
             "evidence": evidence,
         }
         key = [f["question"], f["answers"]["text"], f["context_start"] + f["answers"]["answer_start"][0]]
-        messages = renderer.render("qa", context=f["context"], question=f["question"], answer=answer, title=doc.title)
     elif c.config == "summarization":
         body = {"document": doc.text, "summary": f["summary"], "evidence": evidence}
         key = [f["summary"]]
-        messages = renderer.render("summarization", document=doc.text, summary=f["summary"], title=doc.title)
     elif c.config == "fact_check":
         body = {
             "claim": f["claim"], "label": f["label"], "context": f["context"], "context_start": f["context_start"],
             "evidence": evidence, "change": dict(f["change"]),
         }
         key = [f["claim"], f["label"], evidence]
-        messages = renderer.render("fact_check", claim=f["claim"], context=f["context"], label=f["label"])
     else:
         raise ValueError(f"unknown config {c.config!r}")
-    row = {**base, **body, "pass": c.pass_name, "method": c.method, "generator": c.generator, "messages": messages}
+    row = {**base, **body, "pass": c.pass_name, "method": c.method, "generator": c.generator}
+    row["messages"] = render_messages(renderer, c.config, row, doc.title)
     row["id"] = stable_id(c.config, c.doc_id, c.pass_name, key)
     return row
 
 
+def render_messages(renderer: MessageRenderer, config: str, row: dict[str, Any], title: str) -> list[dict[str, str]]:
+    """The ``messages`` column of ``row`` (of ``config``, from an article titled ``title``)."""
+    if config == "qa":
+        variables = {"context": row["context"], "question": row["question"], "answer": row["answers"]["text"][0],
+                     "title": title}
+    elif config == "summarization":
+        variables = {"document": row["document"], "summary": row["summary"], "title": title}
+    elif config == "fact_check":
+        variables = {"claim": row["claim"], "context": row["context"], "label": row["label"]}
+    elif config == "documents":
+        variables = {"title": row["title"], "text": row["text"]}
+    else:
+        raise ValueError(f"unknown config {config!r}")
+    return renderer.render(config, **variables)
+
+
 def document_row(doc: Document, renderer: MessageRenderer) -> dict[str, Any]:
-    return {
+    row = {
         "id": stable_id("documents", doc.doc_id),
         "doc_id": doc.doc_id,
         "title": doc.title,
@@ -83,5 +96,6 @@ def document_row(doc: Document, renderer: MessageRenderer) -> dict[str, Any]:
         "pass": "documents",
         "method": "template",
         "generator": "corpus",
-        "messages": renderer.render("documents", title=doc.title, text=doc.text),
     }
+    row["messages"] = render_messages(renderer, "documents", row, doc.title)
+    return row
