@@ -41,6 +41,14 @@ def claimable(es: EvidenceSentence) -> bool:
     return CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not es.text.rstrip().endswith("?")
 
 
+def _with_kind(m: Mention, kind: str) -> Mention:
+    return m if m.kind == kind else Mention(kind, m.start, m.end, m.text)
+
+
+def _position(m: Mention) -> tuple[int, int]:
+    return m.start, m.end
+
+
 class DocAnalysis:
     """Lazily computed facts about one document."""
 
@@ -85,7 +93,7 @@ class DocAnalysis:
                 if kinds.get(m.text, "NAME") == "NAME":
                     kinds[m.text] = m.kind
         return [
-            EvidenceSentence(s, tuple(sorted((Mention(kinds.get(m.text, m.kind), m.start, m.end, m.text) for m in ms), key=lambda m: (m.start, m.end))))
+            EvidenceSentence(s, tuple(sorted((_with_kind(m, kinds.get(m.text, m.kind)) for m in ms), key=_position)))
             for s, ms in raw
         ]
 
