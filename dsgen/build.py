@@ -104,6 +104,7 @@ class LocalEngine:
         self.spec = spec
         self.num_proc = num_proc
         self.pool = None
+        self.renderer: MessageRenderer | None = None
         if num_proc > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             if method == "fork":
@@ -142,7 +143,7 @@ class LocalEngine:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
-            release_worker()
+        release_worker()  # the copy a fork's parent set up, if any
 
 
 def _start_worker(spec: WorkerSpec) -> None:
