@@ -140,6 +140,8 @@ _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")
 def ends_like_sentence(text: str) -> bool:
     """Ends in ``.``, ``!`` or ``?``, maybe followed by closing quotes or brackets."""
     return bool(_TERMINAL.search(text))
+
+
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 
 
