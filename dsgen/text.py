@@ -19,11 +19,15 @@ from dsgen.types import Span
 #: says ("Trojan Source"); none of them belongs in a span a reader checks.
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e" \
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_ZERO_WIDTH = dict.fromkeys(map(ord, INVISIBLE), None)
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
+#: Whitespace other than the space and the newline (str.isspace and re's ``\s`` agree;
+#: none lies outside the BMP): a text without it, or doubled spaces, needs no _SPACES.
+_ODD_SPACE = re.compile("[%s]" % re.escape("".join(c for c in map(chr, range(0x10000)) if c.isspace() and c not in " \n")))
 # C0/C1 controls (tab, newline and NEL are whitespace, handled above/below) and lone
 # surrogates, which JSON escapes can produce and UTF-8 cannot encode.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
+_REMOVED = re.compile(f"[{INVISIBLE}{_CONTROL.pattern[1:-1]}]")  # what normalize_text deletes
+_LINE_EDGE = re.compile(" ?\n ?")  # once runs of spaces are single spaces
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 #: A character normalize_text removes or rewrites in one-line text: invisible and
 #: control characters, and whitespace other than the plain space.
@@ -40,11 +44,16 @@ def normalize_text(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    text = text.translate(_ZERO_WIDTH)
-    text = _CONTROL.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    text = "\n".join(lines)
-    text = _MANY_NEWLINES.sub("\n\n", text).strip()
+    # Each step below runs only where a quick search finds something for it to change.
+    if _REMOVED.search(text):
+        text = _REMOVED.sub("", text)
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGE.sub("\n", text)  # strip every line (the first and last: below)
+    if "\n\n\n" in text:
+        text = _MANY_NEWLINES.sub("\n\n", text)
+    text = text.strip()
     # NFC after edits can in rare cases recombine marks; repeat until stable.
     again = unicodedata.normalize("NFC", text)
     return text if again == text else normalize_text(again)

@@ -72,6 +72,31 @@ def test_normalize_text_keeps_every_visible_character(raw):
 
 # --------------------------------------------------------------------------- sentences
 
+def _normalize_line_by_line(raw):
+    """normalize_text as first written: every step on every text, every line stripped."""
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]", "", text.translate(dict.fromkeys(map(ord, INVISIBLE))))
+    text = "\n".join(re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    again = unicodedata.normalize("NFC", text)
+    return text if again == text else _normalize_line_by_line(again)
+
+
+@FAST
+@given(any_text)
+def test_normalize_text_equals_the_line_by_line_definition(raw):
+    """The quick searches that skip steps (and the whole-text line stripping) change nothing."""
+    assert normalize_text(raw) == _normalize_line_by_line(raw)
+
+
+def test_the_odd_whitespace_class_is_all_whitespace_but_space_and_newline():
+    """normalize_text skips folding whitespace when none of these occur (nor doubled spaces)."""
+    odd = {chr(c) for c in range(0x110000) if chr(c).isspace()} - {" ", "\n"}
+    assert odd == {chr(c) for c in range(0x110000) if dsgen.text._ODD_SPACE.fullmatch(chr(c))}
+    assert odd == {chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))} - {" ", "\n"}
+
+
 
 def check_sentences(text):
     found = sentences(text)
