@@ -6,13 +6,16 @@ title) and the typed facts in each, once per document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from dsgen.boilerplate import BoilerplateRules, overlaps
 from dsgen.entities import Lexicon, Mention, known_names, name_mentions, numeric_mentions
 from dsgen.text import Sentence, is_prose, lines, sentences
 from dsgen.types import Document, Span
+
+#: Sentence lengths (in words) that make a readable fact-check claim.
+CLAIM_MIN_WORDS, CLAIM_MAX_WORDS = 8, 45
 
 
 @dataclass(frozen=True)
@@ -21,24 +24,17 @@ class EvidenceSentence:
 
     sentence: Sentence
     mentions: tuple[Mention, ...]
+    #: The sentence's text and span, copied: passes read them hundreds of times per document.
+    text: str = field(init=False, compare=False, repr=False)
+    span: Span = field(init=False, compare=False, repr=False)
+    #: Short enough to judge, long enough to state a fact, not a question: a fact-check claim.
+    claimable: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def span(self) -> Span:
-        return self.sentence.span
-
-    @property
-    def text(self) -> str:
-        return self.sentence.text
-
-
-#: Sentence lengths (in words) that make a readable fact-check claim.
-CLAIM_MIN_WORDS, CLAIM_MAX_WORDS = 8, 45
-
-
-def claimable(es: EvidenceSentence) -> bool:
-    """A sentence short enough to judge and long enough to state a fact, not a question."""
-    n = len(es.text.split())
-    return CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not es.text.rstrip().endswith("?")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", self.sentence.text)
+        object.__setattr__(self, "span", self.sentence.span)
+        n = len(self.text.split())
+        object.__setattr__(self, "claimable", CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not self.text.rstrip().endswith("?"))
 
 
 def _with_kind(m: Mention, kind: str) -> Mention:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from dsgen.analysis import EvidenceSentence, claimable
+from dsgen.analysis import EvidenceSentence
 from dsgen.entities import NUMERIC_KINDS, Mention, numeric_mentions, same_number
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.passes.model_common import (
@@ -155,7 +155,7 @@ class FactCheckModelPass(Pass):
         limit = max(1, int(ctx.options.get("model_items_per_doc", 4)) // 2)
         supports, refutes = [], []
         for doc in docs:
-            sentences = [es for es in ctx.analysis(doc).evidence_sentences if claimable(es)]
+            sentences = [es for es in ctx.analysis(doc).evidence_sentences if es.claimable]
             rng = ctx.rng(self.name, doc.doc_id)
             supports += [(doc, es) for es in self._sentences_to_restate(sentences, limit, rng)]
             refutes += [(doc, es, m) for es, m in self._facts_to_change(sentences, limit, rng)]

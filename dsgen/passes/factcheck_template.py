@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from dsgen.analysis import EvidenceSentence, claimable
+from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
 from dsgen.types import Candidate, Document, Span
@@ -38,7 +38,7 @@ class FactCheckTemplatePass(Pass):
         claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims
         for doc in docs:
             analysis = ctx.analysis(doc)
-            sentences = [es for es in analysis.evidence_sentences if claimable(es)]
+            sentences = [es for es in analysis.evidence_sentences if es.claimable]
             rng = ctx.rng(self.name, doc.doc_id)
             yield from self._supports(doc, ctx, rng.sample(sentences, min(per_label, len(sentences))))
             yield from self._refutes(doc, ctx, sentences, per_label, rng)
@@ -100,7 +100,7 @@ class FactCheckTemplatePass(Pass):
         for other in others:
             if other.doc_id not in claims:
                 claims[other.doc_id] = [es for es in ctx.analysis(other).evidence_sentences
-                                        if claimable(es) and any(m.kind in SWAPPABLE for m in es.mentions)]
+                                        if es.claimable and any(m.kind in SWAPPABLE for m in es.mentions)]
             options.extend(claims[other.doc_id])
         rng.shuffle(options)
         count = 0

@@ -31,9 +31,14 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
             total = w + total
         centroid[t] = total
 
+    # Each token's terms of the dot product and the norm, once: the sums below add the
+    # same floats in the same order as summing the products token by token.
+    dot_term = {t: w * centroid[t] for t, w in weight.items()}
+    norm_term = {t: w * w for t, w in weight.items()}
+
     def cosine(bag: list[str]) -> float:
-        dot = sum(weight[t] * centroid[t] for t in bag)
-        norm = math.sqrt(sum(weight[t] * weight[t] for t in bag)) or 1.0
+        dot = sum(map(dot_term.__getitem__, bag))
+        norm = math.sqrt(sum(map(norm_term.__getitem__, bag))) or 1.0
         return dot / norm
 
     return sorted(range(n), key=lambda i: (-cosine(bags[i]), i))
