@@ -3,6 +3,7 @@ streaming machinery (chunks, compact dedupe, marker matching) keeps the rules.""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import random
@@ -176,16 +177,24 @@ def test_qa_marker_matching_finds_what_answer_specific_patterns_find():
     ctx = PassContext(TemplateStore(TEMPLATES))
     rules = load_rules(ctx)
     assert all(r.markable for r in rules)
-    checked = 0
+    checked, found = collections.Counter(), collections.Counter()
     for doc in load_corpus(SEEDS).documents:
         for es in ctx.analysis(doc).evidence_sentences:
-            for m in es.mentions:
+            # Each sentence as it is, and twice in a row: every answer then occurs at
+            # least twice, and the match at either occurrence must still be exact.
+            doubled = f"{es.text} {es.text}"
+            cases = [(es.text, m.start, m.text) for m in es.mentions]
+            cases += [(doubled, at, m.text) for m in es.mentions for at in (m.start, len(es.text) + 1 + m.start)]
+            for text, start, answer in cases:
+                repeated = text.count(answer) > 1
                 for rule in rules:
-                    slow = rule.regex(m.text).search(es.text)
-                    want = None if not slow or slow.start("answer") != m.start else {k: v or "" for k, v in slow.groupdict().items()}
-                    assert rule.match(es.text, m.start, m.text) == want, (rule.name, m.text, es.text)
-                    checked += 1
-    assert checked > 500
+                    slow = rule.regex(answer).search(text)
+                    want = None if not slow or slow.start("answer") != start else {k: v or "" for k, v in slow.groupdict().items()}
+                    assert rule.match(text, start, answer) == want, (rule.name, answer, start, text)
+                    checked[repeated] += 1
+                    found[repeated] += want is not None
+    assert checked[False] > 500 and checked[True] > 500
+    assert found[False] > 20 and found[True] > 20
 
 
 def test_unknown_engine_is_a_config_error(tmp_path):

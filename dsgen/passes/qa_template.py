@@ -61,29 +61,64 @@ class QuestionRule:
                 and not _PEEK_AFTER.search(after) and "(?=" not in before and "(?!" not in before
                 and "(?<" not in after and "<NOART>" not in after)
 
+    @cached_property
+    def marked_needles(self) -> tuple[str, ...]:
+        """Strings every match on marked text holds: the runs of two or more literal
+        characters in the top level of the marked pattern (see :func:`literal_runs`), such
+        as ``", \x00"`` for a rule that wants a comma right before the answer."""
+        return tuple(run for run in literal_runs(_source(self.pattern, _MARKED)) if len(run) >= 2)
+
     def match(self, text: str, start: int, answer: str, marked: str | None | object = _NOT_GIVEN) -> dict[str, str] | None:
         """Groups of the first match of this rule in ``text`` whose answer is ``answer``
         at ``start``, or ``None``.
 
-        Compiling a pattern per answer is far dearer than matching, so when ``answer``
-        occurs once in ``text`` the mention is fenced by markers and one pattern per
-        rule (answer = whatever lies between the markers) does the search. Only the
-        answer element can consume the markers, so this finds exactly what the
-        answer-specific pattern finds, unless the pattern peeks at the answer from
-        outside it (``\\b`` or a lookaround next to ``<ANSWER>``): such rules, and
-        repeated answers, take the answer-specific pattern. ``marked`` is
+        Compiling a pattern per answer is far dearer than matching, so the mention is
+        fenced by markers and one pattern per rule (answer = whatever lies between the
+        markers) does the search. Only the answer element can consume the markers, so
+        this finds exactly what the answer-specific pattern finds, unless the pattern
+        peeks at the answer from outside it (``\\b`` or a lookaround next to
+        ``<ANSWER>``): such rules take the answer-specific pattern. ``marked`` is
         ``mark(text, start, answer)`` when the caller has it already.
         """
-        if self.markable:
-            if marked is _NOT_GIVEN:
-                marked = mark(text, start, answer)
-        else:
-            marked = None
-        if marked is not None:
-            m = _compile(self.pattern, _MARKED).search(marked)
-            if not m:
-                return None
-            return {k: (v or "").replace(_OPEN, "").replace(_CLOSE, "") for k, v in m.groupdict().items()}
+        if not self.markable:
+            return self._match_compiled(text, start, answer)
+        if marked is _NOT_GIVEN:
+            marked = mark(text, start, answer)
+        if marked is None:
+            return self._match_repeated(text, start, answer)
+        m = self._search_marked(marked)
+        return None if m is None else _unmarked_groups(m)
+
+    def _search_marked(self, marked: str) -> re.Match | None:
+        if not all(n in marked for n in self.marked_needles):
+            return None
+        return _compile(self.pattern, _MARKED).search(marked)
+
+    def _match_repeated(self, text: str, start: int, answer: str) -> dict[str, str] | None:
+        """:meth:`match` when ``answer`` occurs more than once in ``text``.
+
+        The answer-specific pattern's first match is the earliest-starting of the first
+        matches with the answer fenced at each occurrence in turn (a match starts before
+        its answer, where marked and plain positions agree). The one at ``start`` must be
+        strictly first; when two start together, only the answer-specific pattern knows
+        which one it tries first.
+        """
+        if not answer or not text.startswith(answer, start) or _OPEN in text or _CLOSE in text:
+            return self._match_compiled(text, start, answer)
+        ours = self._search_marked(fence(text, start, answer))
+        if ours is None:
+            return None
+        i = text.find(answer)
+        while i != -1:
+            if i != start:
+                other = self._search_marked(fence(text, i, answer))
+                if other is not None and other.start() <= ours.start():
+                    return None if other.start() < ours.start() else self._match_compiled(text, start, answer)
+            i = text.find(answer, i + 1)
+        return _unmarked_groups(ours)
+
+    def _match_compiled(self, text: str, start: int, answer: str) -> dict[str, str] | None:
+        """:meth:`match` with the answer-specific pattern."""
         if not self.any_answer().search(text):
             return None
         m = self.regex(answer).search(text)
@@ -92,16 +127,31 @@ class QuestionRule:
         return {k: v or "" for k, v in m.groupdict().items()}
 
 
+def _unmarked_groups(m: re.Match) -> dict[str, str]:
+    return {k: (v or "").replace(_OPEN, "").replace(_CLOSE, "") for k, v in m.groupdict().items()}
+
+
+def fence(text: str, start: int, answer: str) -> str:
+    """``text`` with the ``answer`` at ``start`` between markers."""
+    return f"{text[:start]}{_OPEN}{answer}{_CLOSE}{text[start + len(answer):]}"
+
+
 def mark(text: str, start: int, answer: str) -> str | None:
     """``text`` with the mention fenced by markers, or ``None`` when that would be
     ambiguous (the answer occurs twice, or the text holds a marker already)."""
     if text.find(answer) == start and text.find(answer, start + 1) == -1 and _OPEN not in text and _CLOSE not in text:
-        return f"{text[:start]}{_OPEN}{answer}{_CLOSE}{text[start + len(answer):]}"
+        return fence(text, start, answer)
     return None
 
 
 @lru_cache(maxsize=1024)
 def _compile(pattern: str, answer) -> re.Pattern:
+    return re.compile(_source(pattern, answer))
+
+
+def _source(pattern: str, answer) -> str:
+    """The regex of a rule: placeholders filled in, the answer as given, or between
+    markers (``_MARKED``), or any text (``None``)."""
     if answer is _MARKED:
         group = f"{_OPEN}(?P<answer>[^{_CLOSE}]*){_CLOSE}"
     else:
@@ -109,7 +159,29 @@ def _compile(pattern: str, answer) -> re.Pattern:
     source = pattern.replace("<ANSWER>", group)
     for key, value in PLACEHOLDERS.items():
         source = source.replace(key, value)
-    return re.compile(source)
+    return source
+
+
+def literal_runs(source: str) -> list[str]:
+    """Runs of literal characters in the top level of the regex ``source``: each occurs,
+    as written, in every match. Empty when the pattern ignores case (or when the
+    stdlib's private parser, the only way to see the structure, fails)."""
+    try:
+        from re import _constants as c, _parser
+
+        parsed = _parser.parse(source)
+    except Exception:  # noqa: BLE001 - a private API: when in doubt, no runs
+        return []
+    if parsed.state.flags & re.IGNORECASE:
+        return []
+    runs, run = [], []
+    for op, av in [*parsed.data, (None, None)]:
+        if op is c.LITERAL:
+            run.append(chr(av))
+        elif run:
+            runs.append("".join(run))
+            run = []
+    return runs
 
 
 def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRule]:
