@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from dsgen.collector import skip_collections_at_exit
 from dsgen.errors import DsgenError
 
 
@@ -177,7 +178,10 @@ def export(out_dir, fmt, dest) -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    finally:
+        skip_collections_at_exit()
 
 
 if __name__ == "__main__":
