@@ -20,9 +20,9 @@ from dsgen.types import Span
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e" \
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
-#: Whitespace other than the space and the newline (str.isspace and re's ``\s`` agree;
-#: none lies outside the BMP): a text without it, or doubled spaces, needs no _SPACES.
-_ODD_SPACE = re.compile("[%s]" % re.escape("".join(c for c in map(chr, range(0x10000)) if c.isspace() and c not in " \n")))
+#: Whitespace other than the space and the newline (what str.isspace and re's ``\s``
+#: match; a test checks the list): a text without it, or doubled spaces, needs no _SPACES.
+_ODD_SPACE = re.compile("[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 # C0/C1 controls (tab, newline and NEL are whitespace, handled above/below) and lone
 # surrogates, which JSON escapes can produce and UTF-8 cannot encode.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
