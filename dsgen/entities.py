@@ -52,7 +52,23 @@ NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "hundred": 100,
 }
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
+
+def _whole_words(words) -> str:
+    """``\\b(?:w1|w2|...)\\b``, shaped to start with a character class: a leading ``\\b``
+    makes the regex engine try every position, a leading class lets it skip to the
+    letters the words start with (about twice as fast). The class character is
+    checked against each word's first letter by a look-behind, and ``(?<!\\w.)``
+    after it is ``\\b`` before it."""
+    rests: dict[str, list[str]] = {}
+    for w in words:
+        rests.setdefault(w[0], []).append(re.escape(w[1:]))
+    branches = "|".join(f"(?<={re.escape(c)})(?:{'|'.join(r)})" for c, r in rests.items())
+    return f"[{''.join(map(re.escape, rests))}](?<!\\w.)(?:{branches})\\b"
+
+
+#: ``\\b(?:two|three|...)\\b``, case-insensitive (see :func:`_whole_words`).
+_NUMBER_WORD = re.compile(_whole_words(NUMBER_WORDS), re.IGNORECASE)
 # A capitalized token: inner periods allowed (U.S, JD.com), possessive 's excluded.
 _CAP = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
 _NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*")

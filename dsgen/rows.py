@@ -11,10 +11,14 @@ from dsgen.templates import TemplateStore
 from dsgen.types import Candidate, Document
 
 
+#: ``json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"))``, built once
+#: (``dumps`` with any argument builds a new encoder per call).
+_ID_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def stable_id(*parts: Any) -> str:
     """A content hash: identical inputs give identical ids across rebuilds."""
-    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(_ID_JSON(parts).encode("utf-8")).hexdigest()[:16]
 
 
 class MessageRenderer:

@@ -93,10 +93,19 @@ def _checker(kind: Any):
     """A predicate: does a Python value have the column type ``kind`` (see ``COLUMNS``)?"""
     if isinstance(kind, dict):
         fields = tuple((k, _checker(f)) for k, f in kind.items())
-        return lambda v: (type(v) is dict or isinstance(v, Mapping)) and all(k in v and check(v[k]) for k, check in fields)
+
+        def is_struct(v: Any) -> bool:
+            if not (type(v) is dict or isinstance(v, Mapping)):
+                return False
+            for k, check in fields:
+                if k not in v or not check(v[k]):
+                    return False
+            return True
+
+        return is_struct
     if isinstance(kind, list):
         item = _checker(kind[1])
-        return lambda v: (type(v) is list or isinstance(v, (list, tuple))) and all(item(x) for x in v)
+        return lambda v: (type(v) is list or isinstance(v, (list, tuple))) and all(map(item, v))
     if kind == "label":  # the label rule judges the value
         return lambda v: isinstance(v, (str, int)) and not isinstance(v, bool)
     if kind == "string":
@@ -138,7 +147,7 @@ def _check_common(row, text, blocked) -> list[Problem]:
         if overlaps(s, list(blocked)):
             out.append(Problem("evidence_in_boilerplate", repr(text[s.start : s.end][:60])))
     messages = row.get("messages")
-    if not messages or not all(isinstance(m, Mapping) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str) and m["content"] for m in messages):
+    if not messages or not all((type(m) is dict or isinstance(m, Mapping)) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str) and m["content"] for m in messages):
         out.append(Problem("messages_malformed"))
     elif messages[-1]["role"] != "assistant":
         out.append(Problem("messages_malformed", "last message is not the assistant's"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import math
 import random
 import re
 import sys
@@ -195,6 +196,36 @@ def test_qa_marker_matching_finds_what_answer_specific_patterns_find():
                     found[repeated] += want is not None
     assert checked[False] > 500 and checked[True] > 500
     assert found[False] > 20 and found[True] > 20
+
+
+def test_centroid_order_ranks_as_the_plain_tf_idf_cosine_does():
+    """The precomputed per-token terms give the very floats of the textbook formula:
+    sentence vectors of TF-IDF weights, the centroid as their running sum."""
+    from dsgen.corpus import load_corpus
+    from dsgen.passes.base import PassContext
+    from dsgen.passes.summary_template import centroid_order
+    from dsgen.support import content_tokens
+    from dsgen.templates import TemplateStore
+
+    def plain(sentences):
+        bags = [sorted(content_tokens(es.text)) for es in sentences]
+        df = collections.Counter(t for bag in bags for t in bag)
+        vectors = [{t: math.log(1 + len(bags) / df[t]) for t in bag} for bag in bags]
+        centroid: dict[str, float] = {}
+        for v in vectors:
+            for t, w in v.items():
+                centroid[t] = centroid.get(t, 0.0) + w
+        cosine = [sum(w * centroid[t] for t, w in v.items()) / (math.sqrt(sum(w * w for w in v.values())) or 1.0)
+                  for v in vectors]
+        return sorted(range(len(bags)), key=lambda i: (-cosine[i], i))
+
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    docs = load_corpus(SEEDS).documents
+    groups = [ctx.analysis(doc).evidence_sentences for doc in docs]
+    groups.append([es for g in groups for es in g])  # one long "document" of every seed sentence
+    for sentences in groups:
+        assert centroid_order(sentences) == plain(sentences)
+    assert len(groups[-1]) > 50
 
 
 def test_unknown_engine_is_a_config_error(tmp_path):

@@ -153,6 +153,22 @@ def test_digit_first_number_patterns_find_what_the_first_written_ones_did(text):
         assert [m.span() for m in shipped.finditer(text)] == [m.span() for m in re.finditer(source, text)], shipped.pattern
 
 
+#: Number words, their letters in other cases and look-alikes the case-insensitive regex
+#: engine folds (long s, Kelvin sign, dotted and dotless i), word characters around them.
+word_soup = st.lists(st.sampled_from(["two", "Three", "fOUR", "five", "six", "ſix", "ſeven", "SEVEN", "eight", "nine",
+                                      "NİNE", "nıne", "ten", "eleven", "twelve", "twenty", "hundred", "\u212a", "t",
+                                      "wo", "en", "s", "_", "1", "é", " ", "-", "'", ".", "\n"]), max_size=10).map("".join)
+
+
+@FAST
+@given(word_soup)
+def test_number_word_pattern_finds_what_the_plain_alternation_does(text):
+    from dsgen.entities import _NUMBER_WORD, NUMBER_WORDS
+
+    plain = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+    assert [m.span() for m in _NUMBER_WORD.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
 @FAST
 @given(nasty_text, st.sampled_from(["{{ x }}", "Q: {{ x }}?", "{{ x | lower_first }} and {{ y }}", "{{ x|upper }}",
                                     "{{ x | base_verb }}", "a\n\n{{ y }}\n"]))

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
+from dsgen.text import Sentence
 from dsgen.types import Candidate, Document, Span
 
 # Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
@@ -46,8 +47,10 @@ class FactCheckTemplatePass(Pass):
             yield from self._not_enough_info(doc, ctx, others, claims, per_label, rng)
 
     def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: Span,
-                   generator: str, change: dict | None = None) -> Candidate:
-        passage = ctx.analysis(doc).passage_for(_sentence_at(ctx, doc, evidence)) if label != "NOT ENOUGH INFO" else evidence
+                   generator: str, change: dict | None = None, sentence: Sentence | None = None) -> Candidate:
+        """``sentence``, the evidence as a sentence of ``doc``, gives the context its passage;
+        without it (NOT ENOUGH INFO) the context is the evidence itself."""
+        passage = evidence if sentence is None else ctx.analysis(doc).passage_for(sentence)
         return Candidate(
             config="fact_check",
             doc_id=doc.doc_id,
@@ -66,7 +69,7 @@ class FactCheckTemplatePass(Pass):
 
     def _supports(self, doc, ctx, chosen: list[EvidenceSentence]) -> Iterable[Candidate]:
         for es in sorted(chosen, key=lambda e: e.span.start):
-            yield self._candidate(doc, ctx, es.text, "SUPPORTS", es.span, "fact_check/verbatim")
+            yield self._candidate(doc, ctx, es.text, "SUPPORTS", es.span, "fact_check/verbatim", sentence=es.sentence)
 
     def _refutes(self, doc, ctx, sentences, limit, rng) -> Iterable[Candidate]:
         by_kind = ctx.analysis(doc).mentions_by_kind()
@@ -91,7 +94,8 @@ class FactCheckTemplatePass(Pass):
                 continue  # the "false" claim is stated elsewhere: not a refutation
             used.add(es.span.start)
             change = {"kind": m.kind, "original": m.text, "replacement": replacement}
-            out.append(self._candidate(doc, ctx, claim, "REFUTES", es.span, f"fact_check/swap_{m.kind.lower()}", change))
+            out.append(self._candidate(doc, ctx, claim, "REFUTES", es.span, f"fact_check/swap_{m.kind.lower()}", change,
+                                       sentence=es.sentence))
         yield from sorted(out, key=lambda c: c.evidence[0].start)
 
     def _not_enough_info(self, doc, ctx, others, claims, limit, rng) -> Iterable[Candidate]:
@@ -126,10 +130,3 @@ def nearby(pool: Sequence[Document], i: int | None, size: int = NEI_NEIGHBOURS) 
         return pool
     lo = max(0, min(i - size // 2, len(pool) - size - 1))
     return pool[lo : lo + size + 1]
-
-
-def _sentence_at(ctx: PassContext, doc: Document, span: Span):
-    for s in ctx.analysis(doc).all_sentences:
-        if s.span == span:
-            return s
-    raise LookupError(span)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
+from itertools import chain
 from typing import Iterable, Sequence
 
 from dsgen.analysis import EvidenceSentence
@@ -16,25 +18,19 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
     # A sentence's tokens are a set (each counts once), sorted: float sums must not
     # depend on set order (which varies with PYTHONHASHSEED).
     bags = [sorted(content_tokens(es.text)) for es in sentences]
-    df: dict[str, int] = {}
-    for bag in bags:
-        for t in bag:
-            df[t] = df.get(t, 0) + 1
     n = len(bags)
-    weight = {t: math.log(1 + n / d) for t, d in df.items()}
-    # The centroid sums each token's weight once per sentence that has it, one
-    # addition at a time as a running sum would.
-    centroid = {}
-    for t, d in df.items():
-        w, total = weight[t], 0.0
+    # Per token: its weight w = log(1 + n / df), its centroid value c (w summed once per
+    # sentence that has it, one addition at a time as a running sum would), and its
+    # terms of the dot product (w * c) and the norm (w * w), computed once: the sums
+    # below add the same floats in the same order as summing products token by token.
+    dot_term: dict[str, float] = {}
+    norm_term: dict[str, float] = {}
+    for t, d in Counter(chain.from_iterable(bags)).items():
+        w, c = math.log(1 + n / d), 0.0
         for _ in range(d):
-            total = w + total
-        centroid[t] = total
-
-    # Each token's terms of the dot product and the norm, once: the sums below add the
-    # same floats in the same order as summing the products token by token.
-    dot_term = {t: w * centroid[t] for t, w in weight.items()}
-    norm_term = {t: w * w for t, w in weight.items()}
+            c = w + c
+        dot_term[t] = w * c
+        norm_term[t] = w * w
 
     def cosine(bag: list[str]) -> float:
         dot = sum(map(dot_term.__getitem__, bag))
