@@ -228,11 +228,16 @@ def _clean_clause(pre: str) -> bool:
     return not (_ARTICLE_END.search(pre) or _SECOND_VERB.search(pre))
 
 
+_WHITESPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([?,.;:])")
+_QUESTION_WORD = re.compile(r"[\w’']+")
+
+
 def tidy_question(text: str) -> str | None:
     """Collapse whitespace; ``None`` when the question ends on a dangling word."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"\s+([?,.;:])", r"\1", text)
-    last = re.findall(r"[\w’']+", text)[-1:] or [""]
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    last = _QUESTION_WORD.findall(text)[-1:] or [""]
     if last[0].lower() in _DANGLING or not text.endswith("?"):
         return None
     return text[:1].upper() + text[1:]
