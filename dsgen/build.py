@@ -20,7 +20,7 @@ import jsonlines
 from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
 from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current_worker, init_worker, prepare,
                           release_worker, run_chunk)
-from dsgen.collector import build_collector, set_up_done
+from dsgen.collector import build_collector, model_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, iter_corpus
 from dsgen.dedupe import Deduper
@@ -223,7 +223,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
             work = make_work_dir(out_dir)
             first = next(results)  # workers were forked before any model is loaded here
             if backend is None and any(p.needs_backend for p in pass_objs):
-                backend = open_backend(config)
+                with model_collector():
+                    backend = open_backend(config)
             ctx = PassContext(store, seed=config.seed, backend=backend, options={**options, "progress": progress})
             renderer = MessageRenderer(store)
             dataset_dir = work / "dataset"
@@ -325,7 +326,8 @@ def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: M
     chunk = [Document(r["doc_id"], r["title"], r["text"], r["source"], r["sha256"]) for r in rows]
     ctx.neighbours = chunk
     by_id = {d.doc_id: d for d in chunk}
-    return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
+    with model_collector():  # the model may load here, on the first cache miss
+        return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
 
 
 def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str, Any]:

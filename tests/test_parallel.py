@@ -263,6 +263,39 @@ def test_model_passes_between_templated_ones_give_the_same_bytes_with_two_proces
     assert report["passes"]["qa_model"]["candidates"] > 0
 
 
+def test_model_code_runs_with_the_collector_thresholds_the_build_found(tmp_path, monkeypatch):
+    """Templated work collects the young generation rarely; model passes keep the usual
+    thresholds (tensors caught in reference cycles must not wait)."""
+    import gc
+
+    from dsgen.backends.fake import FakeBackend
+    from dsgen.build import build
+    from dsgen.collector import YOUNG
+    from dsgen.config import load_config
+    from dsgen.passes.qa_template import QATemplatePass
+
+    seen: dict[str, set] = {"model": set(), "templated": set()}
+
+    def reply(prompt: str) -> str:
+        seen["model"].add(gc.get_threshold())
+        return "Q: What? A: x"
+
+    original = QATemplatePass.run
+
+    def run(self, docs, ctx):
+        seen["templated"].add(gc.get_threshold())
+        return original(self, docs, ctx)
+
+    monkeypatch.setattr(QATemplatePass, "run", run)
+    before = gc.get_threshold()
+    config = load_config(None, backend="fake", seeds_dir=SEEDS, out_dir=tmp_path / "out", templates_dir=TEMPLATES,
+                         passes="qa_template,qa_model", use_cache=False)
+    build(config, backend=FakeBackend(responder=reply, model_id="fake-model"))
+    assert seen["model"] == {before}
+    assert seen["templated"] == {(max(YOUNG, before[0]), *before[1:])}
+    assert gc.get_threshold() == before
+
+
 def test_a_library_build_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     import gc
 
