@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from dsgen.chunks import ChunkResult, ChunkWorker, WorkerSpec
+from dsgen.collector import build_collector
 from dsgen.errors import ConfigError
 from dsgen.types import Document
 
@@ -42,8 +43,9 @@ class _ChunkMapper:
         self.worker = ChunkWorker(replace(spec, templates_dir=root))
 
     def __call__(self, row: dict) -> dict:
-        result = self.worker.run(pickle.loads(row["docs"]))
-        return {"chunk": row["chunk"], "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
+        with build_collector():  # as in a local build (see dsgen.collector)
+            result = self.worker.run(pickle.loads(row["docs"]))
+            return {"chunk": row["chunk"], "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
 def ray_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: int = 1) -> Iterator[ChunkResult]:
