@@ -6,8 +6,8 @@ a full collection after a 10,000-article build finds fewer than 1,000 objects to
 Yet each run of the cycle collector scans the young containers still alive (a chunk's
 analyses, rows waiting to be written, the deduplication index as it grows). With
 CPython's default thresholds that was 10% of a templated build's CPU at 1,000 articles
-and 13% at 10,000; with the young generation collected after 10,000 new objects, 4.5%
-and 6.7% (5.8 of 86.7 CPU seconds). So during a build the young generation waits for a
+and 13% at 10,000; with the young generation collected after 10,000 new objects, about
+5% and 6.7% (5.8 of 86.7 CPU seconds). So during a build the young generation waits for a
 million new objects: at 10,000 articles the collector then runs only while modules are
 imported (0.1 s), and peak memory is the same. Objects set-up made (modules, rules, word
 lists) are frozen out of full collections.

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
@@ -54,7 +55,7 @@ NUMBER_WORDS = {
 }
 
 
-def _whole_words(words) -> str:
+def _whole_words(words: Iterable[str]) -> str:
     """``\\b(?:w1|w2|...)\\b``, shaped to start with a character class: a leading ``\\b``
     makes the regex engine try every position, a leading class lets it skip to the
     letters the words start with (about twice as fast). The class character is
@@ -67,7 +68,7 @@ def _whole_words(words) -> str:
     return f"[{''.join(map(re.escape, rests))}](?<!\\w.)(?:{branches})\\b"
 
 
-#: ``\\b(?:two|three|...)\\b``, case-insensitive (see :func:`_whole_words`).
+#: ``\b(?:two|three|...)\b``, case-insensitive (see :func:`_whole_words`).
 _NUMBER_WORD = re.compile(_whole_words(NUMBER_WORDS), re.IGNORECASE)
 # A capitalized token: inner periods allowed (U.S, JD.com), possessive 's excluded.
 _CAP = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
