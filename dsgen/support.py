@@ -7,7 +7,7 @@ Measures are deliberately simple and documented so users can reason about them:
   ``SUMMARY_MIN_RECALL``; paraphrased SUPPORTS claims need
   ``PARAPHRASE_MIN_RECALL``.
 - *facts*: numbers (digits or number words) and capitalized names. Every fact of
-  a summary or SUPPORTS claim must occur in its source; a NOT ENOUGH INFO claim
+  a summary sentence or SUPPORTS claim must occur in its source; a NOT ENOUGH INFO claim
   must name at least one fact the article lacks and recall at most
   ``NEI_MAX_RECALL`` against every sentence of the article.
 """

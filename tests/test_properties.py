@@ -153,6 +153,19 @@ def test_digit_first_number_patterns_find_what_the_first_written_ones_did(text):
         assert [m.span() for m in shipped.finditer(text)] == [m.span() for m in re.finditer(source, text)], shipped.pattern
 
 
+@FAST
+@given(st.one_of(any_text, number_soup, st.lists(st.sampled_from(["Alibaba’s", "U.S.", "May 5, 2020", "$3 billion",
+                                                                  "Jack Ma's", "2021-2023", "GPT-4", "ſix", " ", ". "]),
+                                                 max_size=12).map("".join)))
+def test_every_fact_is_text_of_the_sentence_it_was_found_in(text):
+    """What lets validation skip the fact search for a summary sentence found in its article:
+    the sentence's facts are then in the article too (casefold maps each character alone)."""
+    from dsgen.support import facts
+
+    for fact in facts(text):
+        assert fact in text, fact
+
+
 #: Number words, their letters in other cases and look-alikes the case-insensitive regex
 #: engine folds (long s, Kelvin sign, dotted and dotless i), word characters around them.
 word_soup = st.lists(st.sampled_from(["two", "Three", "fOUR", "five", "six", "ſix", "ſeven", "SEVEN", "eight", "nine",
