@@ -158,8 +158,8 @@ def test_digit_first_number_patterns_find_what_the_first_written_ones_did(text):
                                                                   "Jack Ma's", "2021-2023", "GPT-4", "ſix", " ", ". "]),
                                                  max_size=12).map("".join)))
 def test_every_fact_is_text_of_the_sentence_it_was_found_in(text):
-    """What lets validation skip the fact search for a summary sentence found in its article:
-    the sentence's facts are then in the article too (casefold maps each character alone)."""
+    """What lets ``missing_facts`` skip the fact search for a text found in its source:
+    the text's facts are then in the source too (casefold maps each character alone)."""
     from dsgen.support import facts
 
     for fact in facts(text):
