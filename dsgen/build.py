@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 import jsonlines
 
 from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
-from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current_worker, init_worker, prepare,
-                          release_worker, run_chunk)
+from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current_worker, ensure_messages, init_worker,
+                          prepare, release_worker, run_chunk)
 from dsgen.collector import build_collector, model_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, iter_corpus
@@ -104,7 +104,6 @@ class LocalEngine:
         self.spec = spec
         self.num_proc = num_proc
         self.pool = None
-        self.renderer: MessageRenderer | None = None
         if num_proc > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             if method == "fork":
@@ -112,7 +111,6 @@ class LocalEngine:
                 init_worker(spec).warm_up()
                 set_up_done()
             self.pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_start_worker, initargs=(spec,))
-            self.renderer = MessageRenderer(TemplateStore(spec.templates_dir))  # see run_chunk
 
     def map_files(self, fn: Callable, jobs: Iterable) -> Iterator:
         """``fn`` over ``jobs`` (file reads), results in order."""
@@ -122,7 +120,8 @@ class LocalEngine:
 
     def results(self, chunks: Iterable[list[Document]]) -> Iterator[ChunkResult]:
         """Chunk results in chunk order; at most ``2 * num_proc`` chunks in flight, so memory
-        stays flat. A pool starts on the first chunks now, before the first result is asked for."""
+        stays flat. A pool starts on the first chunks now, before the first result is asked for.
+        A pool's results come without ``messages`` (see :func:`~dsgen.chunks.run_chunk`)."""
         if self.pool is None:
             worker = ChunkWorker(self.spec)
             return (worker.run(chunk) for chunk in chunks)
@@ -134,9 +133,9 @@ class LocalEngine:
         for chunk in chunks:
             result = window.popleft().get()
             window.append(self.pool.apply_async(run_chunk, (chunk,)))
-            yield result.with_messages(self.renderer)
+            yield result
         while window:
-            yield window.popleft().get().with_messages(self.renderer)
+            yield window.popleft().get()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -228,7 +227,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
             ctx = PassContext(store, seed=config.seed, backend=backend, options={**options, "progress": progress})
             renderer = MessageRenderer(store)
             dataset_dir = work / "dataset"
-            with _Publisher(work, splits) as publisher:
+            with _Publisher(work, splits, renderer) as publisher:
                 done = 0
                 for result in itertools.chain([first], results):
                     publisher.documents(result.documents)
@@ -265,10 +264,16 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
 
 
 class _Publisher:
-    """The in-order end of a build: dedupe, split, parquet sinks, rejected.jsonl, counts."""
+    """The in-order end of a build: dedupe, split, parquet sinks, rejected.jsonl, counts.
 
-    def __init__(self, work: Path, splits: dict[str, str]) -> None:
+    Rows may come without ``messages`` (from worker processes and Ray tasks): they are
+    rendered here for the rows that are written, and only for those.
+    """
+
+    def __init__(self, work: Path, splits: dict[str, str], renderer: MessageRenderer) -> None:
         self.splits = splits
+        self.renderer = renderer
+        self.titles: dict[str, str] = {}  # of the current chunk's documents
         from dsgen.features import FEATURES
         from dsgen.parquet_writer import ParquetSink, shard_name
 
@@ -288,37 +293,50 @@ class _Publisher:
                 sink.close()
 
     def documents(self, rows: list[dict[str, Any]]) -> None:
+        """A chunk's document rows, before its outcomes."""
+        self.titles = {row["doc_id"]: row["title"] for row in rows}
         for row in rows:
             split = self.splits[row["doc_id"]]
-            self.sinks[("documents", split)].write(row)
+            self.sinks[("documents", split)].write(ensure_messages(self.renderer, "documents", row, row["title"]))
             self.tally.counts["documents"][split] += 1
 
     def publish(self, o: Outcome) -> None:
-        """Write ``o`` to its split, or record it in rejected.jsonl with its reason."""
+        """Write ``o`` to its split, or record it in rejected.jsonl with its reason.
+
+        A row rejected as a (near-)duplicate is recorded without its ``messages``: the
+        templates render them from the other columns, and the row it repeats has them.
+        """
         tally = self.tally
         tally.passes[o.pass_name]["candidates"] += 1
-        reason, detail = o.reason, o.detail
-        if reason is None:
-            dup = self.dedupers[o.config].check_signature(o.signature, o.row["id"])
-            if dup:
-                reason, detail = dup[0], f"same as {dup[1]}"
-        if reason:
-            tally.passes[o.pass_name]["rejected"] += 1
-            tally.reasons[reason] += 1
-            tally.pass_reasons[o.pass_name][reason] += 1
-            self.rejected.write({
-                "config": o.config, "doc_id": o.doc_id, "pass": o.pass_name, "method": o.method,
-                "generator": o.generator, "reason": reason, "detail": detail, "row": o.row,
-                "raw_output": o.raw_output,
-            })
+        if o.reason is not None:
+            self._reject(o, o.reason, o.detail, self._with_messages(o))
             return
+        dup = self.dedupers[o.config].check_signature(o.signature, o.row["id"])
+        if dup:
+            self._reject(o, dup[0], f"same as {dup[1]}", {k: v for k, v in o.row.items() if k != "messages"})
+            return
+        row = self._with_messages(o)
         split = self.splits[o.doc_id]
-        self.sinks[(o.config, split)].write(o.row)
+        self.sinks[(o.config, split)].write(row)
         tally.passes[o.pass_name]["published"] += 1
         tally.counts[o.config][split] += 1
         tally.doc_counts[o.doc_id][o.config] += 1
         if o.config == "fact_check":
             tally.doc_counts[o.doc_id][f"fact_check:{o.label}"] += 1
+
+    def _with_messages(self, o: Outcome) -> dict[str, Any]:
+        return ensure_messages(self.renderer, o.config, o.row, self.titles[o.doc_id])
+
+    def _reject(self, o: Outcome, reason: str, detail: str | None, row: dict[str, Any]) -> None:
+        tally = self.tally
+        tally.passes[o.pass_name]["rejected"] += 1
+        tally.reasons[reason] += 1
+        tally.pass_reasons[o.pass_name][reason] += 1
+        self.rejected.write({
+            "config": o.config, "doc_id": o.doc_id, "pass": o.pass_name, "method": o.method,
+            "generator": o.generator, "reason": reason, "detail": detail, "row": row,
+            "raw_output": o.raw_output,
+        })
 
 
 def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: MessageRenderer) -> list[Outcome]:

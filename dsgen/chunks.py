@@ -63,7 +63,8 @@ class ChunkResult:
 
     def without_messages(self) -> "ChunkResult":
         """Drop every row's ``messages`` (in place): they are nearly half of what a worker
-        sends back, and :meth:`with_messages` renders them again from the other columns."""
+        sends back, and the main process renders them again from the other columns for
+        the rows that need them (see :func:`ensure_messages`)."""
         for row in self.documents:
             del row["messages"]
         for _, outcomes in self.passes:
@@ -71,16 +72,13 @@ class ChunkResult:
                 del o.row["messages"]
         return self
 
-    def with_messages(self, renderer: MessageRenderer) -> "ChunkResult":
-        """Undo :meth:`without_messages` (in place), with the same templates."""
-        titles = {}
-        for row in self.documents:
-            row["messages"] = render_messages(renderer, "documents", row, row["title"])
-            titles[row["doc_id"]] = row["title"]
-        for _, outcomes in self.passes:
-            for o in outcomes:
-                o.row["messages"] = render_messages(renderer, o.config, o.row, titles[o.doc_id])
-        return self
+
+def ensure_messages(renderer: MessageRenderer, config: str, row: dict[str, Any], title: str) -> dict[str, Any]:
+    """``row`` with its ``messages`` (rendered now if :meth:`ChunkResult.without_messages`
+    dropped them); ``title`` is its article's."""
+    if "messages" not in row:
+        row["messages"] = render_messages(renderer, config, row, title)
+    return row
 
 
 def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
@@ -172,6 +170,6 @@ def release_worker() -> None:
 
 def run_chunk(docs: Sequence[Document]) -> ChunkResult:
     """Process one chunk in a worker set up by :func:`init_worker`; the result comes
-    back without messages (see :meth:`ChunkResult.with_messages`)."""
+    back without messages (see :meth:`ChunkResult.without_messages`)."""
     assert _worker is not None, "init_worker was not called in this process"
     return _worker.run(docs).without_messages()

@@ -44,7 +44,7 @@ class _ChunkMapper:
 
     def __call__(self, row: dict) -> dict:
         with build_collector():  # as in a local build (see dsgen.collector)
-            result = self.worker.run(pickle.loads(row["docs"]))
+            result = self.worker.run(pickle.loads(row["docs"])).without_messages()  # as run_chunk does
             return {"chunk": row["chunk"], "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
 
 

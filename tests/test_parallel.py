@@ -9,12 +9,16 @@ import json
 import math
 import random
 import re
+import shutil
 import sys
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from conftest import REPO, SEEDS, TEMPLATES, templated_build
+from dsgen.build import build
+from dsgen.config import load_config
 from dsgen.dedupe import Deduper
 from dsgen.errors import ConfigError
 from dsgen.features import CONFIG_NAMES, SPLITS
@@ -109,6 +113,31 @@ def test_rejected_duplicates_name_a_published_row(parallel):
     assert dups, "the generated corpus repeats some sentences, so some rows must be deduplicated"
     for d in dups:
         assert d["detail"].removeprefix("same as ") in published
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_rejected_rows_keep_messages_unless_they_repeat_a_published_row(corpus, tmp_path, num_proc):
+    """A row that fails validation is recorded whole, with the messages a user fixing a
+    template needs to see; a (near-)duplicate is recorded without them (the row it
+    repeats has them). Worker processes drop messages in transit, so both ways are run."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    spec = yaml.safe_load((templates / "messages" / "qa.yaml").read_text())
+    spec["assistant"] = "{{ answer if answer | length > 6 else '' }}"  # empty for short answers
+    (templates / "messages" / "qa.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    build(load_config(None, backend="none", seeds_dir=corpus, out_dir=out, templates_dir=templates,
+                      num_proc=num_proc, chunk_size=8))
+    records = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    malformed = [r for r in records if r["reason"] == "messages_malformed"]
+    assert malformed
+    for r in malformed:
+        assert len(r["row"]["answers"]["text"][0]) <= 6
+        assert r["row"]["messages"][-1] == {"role": "assistant", "content": ""}
+    dups = [r for r in records if r["reason"] in ("duplicate", "near_duplicate")]
+    assert dups and all("messages" not in r["row"] and r["row"]["id"] and r["row"]["doc_id"] == r["doc_id"] for r in dups)
+    published = [row for split in SPLITS for row in read_rows(out / "dataset" / "qa" / shard_name(split))]
+    assert published and all(len(row["messages"][-1]["content"]) > 6 for row in published)
 
 
 def _brute_force(texts, threshold=0.8):
