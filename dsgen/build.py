@@ -116,7 +116,9 @@ class LocalEngine:
         """``fn`` over ``jobs`` (file reads), results in order."""
         if self.pool is None:
             return map(fn, jobs)
-        return self.pool.imap(fn, jobs, chunksize=16)
+        # 64 files per task: at 10,000 articles, reading took 1.27 s and 0.60 CPU-s of this
+        # process (which unpickles what workers send back), against 1.77 s and 1.00 with 16.
+        return self.pool.imap(fn, jobs, chunksize=64)
 
     def results(self, chunks: Iterable[list[Document]]) -> Iterator[ChunkResult]:
         """Chunk results in chunk order; at most ``2 * num_proc`` chunks in flight, so memory
