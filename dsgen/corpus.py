@@ -27,7 +27,7 @@ import stat
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from dsgen.errors import CorpusError
 from dsgen.readers import TEXT_SUFFIXES, BadRecord, InputRejected, read_articles
@@ -171,6 +171,32 @@ def _listing(root: Path) -> Iterator[FileJob | Skip]:
         errors.clear()
         yield FileJob(str(path), _printable_path(path.relative_to(root).as_posix()))
     yield from errors
+
+
+def file_batches(jobs: Iterable[FileJob | Skip], max_files: int = 64,
+                 max_bytes: int = 1 << 20) -> Iterator[list[FileJob | Skip]]:
+    """``jobs`` in order, in groups for parallel reading: up to ``max_files`` files and
+    ``max_bytes`` bytes each (sizes by ``stat``; a bigger file forms a group alone).
+
+    Many small files travel together, so the process that hands them out and collects
+    the documents makes fewer round trips; big files still spread over the workers.
+    """
+    batch: list[FileJob | Skip] = []
+    size = 0
+    for job in jobs:
+        n = 0
+        if isinstance(job, FileJob):
+            try:
+                n = os.stat(job.path).st_size
+            except OSError:
+                pass  # read_file reports it
+        if batch and (len(batch) >= max_files or size + n > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(job)
+        size += n
+    if batch:
+        yield batch
 
 
 def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Document | Skip]:

@@ -193,6 +193,26 @@ def test_reading_in_two_worker_processes_gives_the_same_documents_and_skips(mess
         assert rows(tmp_path / "out2", config) == rows(out, config)
 
 
+def test_files_are_read_in_batches_of_small_files_while_big_files_go_alone(tmp_path):
+    """A worker's task is up to 64 files or 1 MB: big files spread over the workers."""
+    from dsgen.corpus import FileJob, Skip, file_batches
+
+    def job(name, size):
+        path = tmp_path / name
+        path.write_bytes(b"x" * size)
+        return FileJob(str(path), name)
+
+    jobs = [job(f"small{i:03}.txt", 100) for i in range(150)]
+    jobs.insert(70, Skip("unlistable", "unreadable"))
+    jobs.append(FileJob(str(tmp_path / "gone.txt"), "gone.txt"))  # read_file reports it
+    jobs += [job(f"big{i}.txt", 700_000) for i in range(3)]
+    batches = list(file_batches(jobs))
+    assert [j for b in batches for j in b] == jobs  # every job once, in order
+    assert [len(b) for b in batches] == [64, 64, 25, 1, 1]  # big0 still fits with 24 small files
+    sizes = [sum(os.stat(j.path).st_size for j in b if isinstance(j, FileJob) and os.path.exists(j.path)) for b in batches]
+    assert all(size <= 1 << 20 for size, b in zip(sizes, batches) if len(b) > 1)
+
+
 def test_the_messy_build_passes_validate(messy):
     _, out, _ = messy
     result = run_cli("validate", out)
