@@ -48,6 +48,22 @@ class _ChunkMapper:
             return {"chunk": row["chunk"], "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
+def chunk_dataset(chunks: Iterable[list[Document]]):
+    """A Ray Dataset of the pickled chunks, one row and one block per chunk, and the
+    number of chunks.
+
+    Each chunk goes to the object store as soon as it is read, so the driver holds
+    references, not the corpus (the object store spills to disk when it fills).
+    """
+    import pyarrow as pa
+    import ray
+    import ray.data
+
+    refs = [ray.put(pa.table({"chunk": [i], "docs": [pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)]}))
+            for i, chunk in enumerate(chunks)]
+    return (ray.data.from_arrow_refs(refs) if refs else None), len(refs)
+
+
 def ray_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: int = 1) -> Iterator[ChunkResult]:
     """Chunk results in chunk order, computed by ``num_proc`` Ray actors.
 
@@ -65,14 +81,13 @@ def ray_results(spec: WorkerSpec, chunks: Iterable[list[Document]], num_proc: in
         ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
     try:
-        items = [{"chunk": i, "docs": pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)}
-                 for i, chunk in enumerate(chunks)]
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-        workers = max(1, min(num_proc, len(items)))
-        del items
+        ds, count = chunk_dataset(chunks)
+        if not count:
+            return
+        workers = max(1, min(num_proc, count))
         ds = ds.map(_ChunkMapper, fn_constructor_args=(spec, _pack_templates(Path(spec.templates_dir))),
                     compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
         expected = 0

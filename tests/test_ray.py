@@ -41,3 +41,26 @@ def test_ray_engine_reports_itself(both):
     report = json.loads((both[1] / "build-report.json").read_text())
     assert report["engine"] == {"name": "ray", "num_proc": 2, "chunk_size": 3}
     assert report["documents"]["read"] == 5
+
+
+def test_the_driver_sends_chunks_to_the_object_store_as_it_reads_them(local_ray):
+    import pickle
+    import tracemalloc
+
+    from dsgen.engine_ray import chunk_dataset
+    from dsgen.types import Document
+
+    def chunk(i):  # two articles of 250,000 characters
+        return [Document(f"{i}-{j}", "title", chr(97 + i % 26) * 250_000, f"{i}-{j}.txt", "0" * 64) for j in range(2)]
+
+    tracemalloc.start()
+    try:
+        ds, count = chunk_dataset(chunk(i) for i in range(40))  # 20 MB of text
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # A chunk or two at a time (plus Ray's own first-use allocations), not the corpus.
+    assert peak < 12 * 2**20
+    rows = list(ds.iter_rows())
+    assert count == 40 and [r["chunk"] for r in rows] == list(range(40))
+    assert pickle.loads(rows[7]["docs"]) == chunk(7)
