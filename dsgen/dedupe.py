@@ -11,8 +11,11 @@ their first ``n - ceil(threshold * n) + 1`` hashes, so only those are indexed an
 probed. Each indexed hash remembers the ``RECENT_PER_SHINGLE`` most recently kept
 rows that have it: near-duplicates of recent rows (the same article, the articles
 around it) are all found, while a phrase shared by thousands of rows costs no more
-than a rare one, so time stays linear in the corpus. The state is compact: per kept
-row an 8-byte digest, its shingles as 4-byte hashes, and a few index entries.
+than a rare one, so time stays linear in the corpus. Most rows found that way share
+only a phrase or two: a 256-bit map of each row's shingles (see :class:`Signature`)
+rules them out before their shingles are compared. The state is compact: per kept
+row an 8-byte digest, its shingles as 4-byte hashes, its 32-byte map and a few index
+entries.
 :func:`signature` is a pure function of the row, so worker processes compute it and
 only :meth:`Deduper.check_signature` runs in the main process, in build order.
 """
@@ -32,6 +35,9 @@ from dsgen.support import STOPWORDS
 NEAR_DUP_JACCARD = 0.8
 #: Kept rows remembered per indexed shingle: the most recent ones (see module doc).
 RECENT_PER_SHINGLE = 4
+#: Bits of a row's shingle map (see :class:`Signature`).
+MAP_BITS = 256
+_MAP_BYTES = MAP_BITS // 8
 
 
 def dedupe_key(config: str, row: Mapping[str, Any]) -> str:
@@ -57,11 +63,18 @@ def _normalize(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Signature:
-    """What the deduper needs of a row: a digest of its normalized text and its
-    distinct shingle hashes, in the global order prefixes are taken in."""
+    """What the deduper needs of a row: a digest of its normalized text, its distinct
+    shingle hashes, in the global order prefixes are taken in, and their map.
+
+    ``bits`` has bit ``h % MAP_BITS`` set for each shingle hash ``h``. Two rows share
+    at most ``(x.bits & y.bits).bit_count()`` shingles plus the shingles of ``x`` that
+    fall on a bit another of its shingles set: a bound that costs a few integer
+    operations, where comparing shingles costs one set lookup per shingle.
+    """
 
     exact: int
     shingles: tuple[int, ...]
+    bits: int
 
 
 def signature(key: str) -> Signature:
@@ -78,7 +91,11 @@ def signature(key: str) -> Signature:
                  in zip(common, common[1:], common[2:], tokens, tokens[1:], tokens[2:])}
     # Shingles of content words first: they are rarer, so the indexed prefixes
     # collide with fewer unrelated rows than "of the company" would.
-    return Signature(digest, tuple(dict.fromkeys(h for _, h in sorted(grams))))
+    shingles = tuple(dict.fromkeys(h for _, h in sorted(grams)))
+    bits = 0
+    for h in shingles:
+        bits |= 1 << (h & (MAP_BITS - 1))
+    return Signature(digest, shingles, bits)
 
 
 class Deduper:
@@ -93,6 +110,7 @@ class Deduper:
         self._exact: dict[int, int] = {}  # digest -> row
         self._offsets = array("Q", [0])
         self._pool = array("I")  # every kept row's shingle hashes, back to back
+        self._maps = bytearray()  # every kept row's shingle map, _MAP_BYTES each
         self._index: dict[int, int | list[int]] = {}  # prefix hash -> most recent rows
 
     def check(self, key: str, row_id: str) -> tuple[str, str] | None:
@@ -120,13 +138,20 @@ class Deduper:
                 candidates.update(found) if isinstance(found, list) else candidates.add(found)
         if candidates:
             num, den = self._num, self._den
-            offsets, pool = self._offsets, self._pool
-            mine = set(sh)
+            offsets, pool, maps = self._offsets, self._pool, self._maps
+            bits = sig.bits
+            crowded = n - bits.bit_count()  # my shingles on a bit another of mine set
+            mine = None
             for i in sorted(candidates):
                 lo, hi = offsets[i], offsets[i + 1]
                 m = hi - lo
                 if m * den < num * n or n * den < num * m:
                     continue  # sizes alone rule out the threshold
+                most = (bits & int.from_bytes(maps[i * _MAP_BYTES:(i + 1) * _MAP_BYTES], "little")).bit_count() + crowded
+                if most * den < num * (n + m - most):
+                    continue  # so do the maps
+                if mine is None:
+                    mine = set(sh)
                 shared = len(mine.intersection(pool[lo:hi]))
                 if shared * den >= num * (n + m - shared):
                     return "near_duplicate", self._row_id(i)
@@ -139,6 +164,7 @@ class Deduper:
         self._exact[sig.exact] = i
         self._pool.extend(sh)
         self._offsets.append(len(self._pool))
+        self._maps += sig.bits.to_bytes(_MAP_BYTES, "little")
         for h in prefix:
             found = self._index.get(h)
             if found is None:
