@@ -35,7 +35,7 @@ from dsgen.support import STOPWORDS
 NEAR_DUP_JACCARD = 0.8
 #: Kept rows remembered per indexed shingle: the most recent ones (see module doc).
 RECENT_PER_SHINGLE = 4
-#: Bits of a row's shingle map (see :class:`Signature`).
+#: Bits of a row's shingle map (see :class:`Signature`); a power of two.
 MAP_BITS = 256
 _MAP_BYTES = MAP_BITS // 8
 
@@ -147,7 +147,8 @@ class Deduper:
                 m = hi - lo
                 if m * den < num * n or n * den < num * m:
                     continue  # sizes alone rule out the threshold
-                most = (bits & int.from_bytes(maps[i * _MAP_BYTES:(i + 1) * _MAP_BYTES], "little")).bit_count() + crowded
+                theirs = int.from_bytes(maps[i * _MAP_BYTES:(i + 1) * _MAP_BYTES], "little")
+                most = (bits & theirs).bit_count() + crowded
                 if most * den < num * (n + m - most):
                     continue  # so do the maps
                 if mine is None:
