@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 
 from dsgen.collector import skip_collections_at_exit
 from dsgen.errors import DsgenError
+from dsgen.quiet import quiet_libraries
 
 
 class _Progress:
@@ -78,25 +80,26 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
     from dsgen.config import load_config
 
     progress = _Progress(enabled=not quiet)
-    try:
-        config = load_config(
-            config_file, seeds_dir=seeds_dir, out_dir=out_dir, passes=passes, backend=backend, model=model,
-            base_url=base_url, seed=seed, test_size=test_size, templates_dir=templates_dir, cache_dir=cache_dir,
-            use_cache=False if no_cache else None, batch_size=batch_size, concurrency=concurrency,
-            temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc, engine=engine,
-            strict=True if strict else None, license=license_,
-        )
-        result = run_build(config, progress=progress)
-    except DsgenError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        progress.close()
-    r = result.report
-    counts = ", ".join(f"{c} {v['train']}/{v['test']}" for c, v in r["counts"].items())
-    click.echo(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
-               f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s.")
-    if repo_id:
-        _push(result.out_dir, repo_id, private=private, token=None, revision=None)
+    with quiet_libraries() if quiet else contextlib.nullcontext():
+        try:
+            config = load_config(
+                config_file, seeds_dir=seeds_dir, out_dir=out_dir, passes=passes, backend=backend, model=model,
+                base_url=base_url, seed=seed, test_size=test_size, templates_dir=templates_dir, cache_dir=cache_dir,
+                use_cache=False if no_cache else None, batch_size=batch_size, concurrency=concurrency,
+                temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc, engine=engine,
+                strict=True if strict else None, license=license_,
+            )
+            result = run_build(config, progress=progress)
+        except DsgenError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            progress.close()
+        r = result.report
+        counts = ", ".join(f"{c} {v['train']}/{v['test']}" for c, v in r["counts"].items())
+        click.echo(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
+                   f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s.")
+        if repo_id:
+            _push(result.out_dir, repo_id, private=private, token=None, revision=None)
 
 
 @cli.command()

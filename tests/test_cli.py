@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -105,6 +109,41 @@ def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
     assert "Traceback" not in result.output
     error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
     assert len(error_lines) == 1 and message in error_lines[0], result.output
+
+
+def test_quiet_also_silences_the_model_loading_bar(tiny_model_dir, tmp_path):
+    """transformers draws "Loading weights 100%|..." on stderr while the model loads
+    (stderr is not a terminal here, so dsgen's own bars are off either way)."""
+    def stderr_of(*flags):
+        args = ["build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES, "--model", tiny_model_dir,
+                "--passes", "qa_model", "--items-per-doc", "1", "--no-cache", *flags]
+        done = subprocess.run([sys.executable, "-m", "dsgen.cli", *map(str, args)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    bar = re.compile(r"\d+%\|")
+    assert bar.search(stderr_of()), "transformers drew no bar: this test would prove nothing"
+    assert not bar.search(stderr_of("-q"))
+
+
+def test_tqdm_is_not_imported_before_quiet_can_switch_it_off():
+    """tqdm reads TQDM_DISABLE once, on import; the GGUF conversion's bar (first use of the
+    embedded model, too slow to run here) is only silenced if that comes after --quiet."""
+    script = "import sys, dsgen.cli, dsgen.build, dsgen.config; print(sorted(m for m in sys.modules if m.startswith('tqdm')))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_quiet_puts_the_libraries_switches_back_for_in_process_callers(tmp_path, monkeypatch):
+    from huggingface_hub.utils import are_progress_bars_disabled
+    from transformers.utils import logging as transformers_logging
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    before = are_progress_bars_disabled(), transformers_logging.is_progress_bar_enabled()
+    result = run("build", SEEDS, "-o", tmp_path / "out", "--backend", "none", "--templates", TEMPLATES, "-q")
+    assert result.exit_code == 0, result.output
+    assert "TQDM_DISABLE" not in os.environ
+    assert (are_progress_bars_disabled(), transformers_logging.is_progress_bar_enabled()) == before
 
 
 def test_validate_on_a_folder_that_is_not_a_build(tmp_path):
