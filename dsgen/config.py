@@ -44,6 +44,11 @@ class BuildConfig:
 
     def selected_passes(self) -> tuple[str, ...]:
         if self.passes is not None:
+            if not self.passes:
+                raise ConfigError("--passes names no pass (leave it out to run them all)")
+            twice = next((p for i, p in enumerate(self.passes) if p in self.passes[:i]), None)
+            if twice is not None:
+                raise ConfigError(f"--passes names {twice} twice")
             if self.backend == "none":
                 model = [p for p in self.passes if p in MODEL_PASSES]
                 if model:
@@ -60,6 +65,10 @@ class BuildConfig:
             raise ConfigError(f"unknown engine {self.engine!r} (choose from {', '.join(ENGINES)})")
         if self.num_proc < 1 or self.batch_size < 1 or self.concurrency < 1 or self.chunk_size < 1:
             raise ConfigError("--num-proc, --batch-size, --concurrency and chunk_size must be >= 1")
+        if self.model_items_per_doc < 1:
+            raise ConfigError(f"--items-per-doc must be >= 1, got {self.model_items_per_doc}")
+        if not self.temperature >= 0:  # NaN fails too
+            raise ConfigError(f"--temperature must be >= 0 (0 = greedy), got {self.temperature}")
         if self.backend == "openai" and not self.model:
             raise ConfigError("--backend openai needs --model (the model name the server serves)")
         self.selected_passes()

@@ -101,6 +101,10 @@ def test_validate_flags_split_leakage(built_copy):
         (["build", "--backend", "none", "--test-size", "1.5"], "--test-size"),
         (["build", "--backend", "none", "--passes", "qa_tempalte"], "did you mean 'qa_template'"),
         (["build", "--backend", "none", "--passes", "qa_model"], "cannot run model passes"),
+        (["build", "--backend", "none", "--passes", ""], "--passes names no pass"),
+        (["build", "--backend", "none", "--passes", "qa_template,qa_template"], "names qa_template twice"),
+        (["build", "--items-per-doc", "0"], "--items-per-doc must be >= 1"),
+        (["build", "--temperature", "-0.5"], "--temperature must be >= 0"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
