@@ -25,7 +25,7 @@ from dsgen.collector import build_collector, model_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, file_batches, iter_corpus
 from dsgen.dedupe import Deduper
-from dsgen.errors import CorpusError
+from dsgen.errors import ConfigError, CorpusError
 from dsgen.features import CONFIG_NAMES, SPLITS
 from dsgen.passes import MODEL_PASSES, PassContext, get_pass
 from dsgen.rows import MessageRenderer
@@ -187,6 +187,38 @@ def open_backend(config: BuildConfig):
     return CachedBackend(inner, config.cache_dir or default_cache_dir(), enabled=config.use_cache)
 
 
+def check_out_dir(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
+    """Refuse an output folder whose replacement would lose the user's files.
+
+    A build replaces its output folder as a whole, so that folder must be new, empty or
+    a previous build (it holds ``build-report.json`` and ``dataset/``); it must not be
+    or hold the seeds or templates folder; and it must not lie inside the seeds folder,
+    where the next build would read it as articles.
+
+    Raises:
+        ConfigError: one line naming the folder at stake.
+    """
+    out = out_dir.resolve()
+    for what, folder in (("seeds", seeds_dir), ("templates", templates_dir)):
+        if out == folder.resolve() or out in folder.resolve().parents:
+            where = "is" if out == folder.resolve() else f"holds {folder},"
+            raise ConfigError(f"output folder {out_dir} {where} the {what} folder, and a build replaces its output "
+                              "folder as a whole; choose another output folder")
+    if seeds_dir.resolve() in out.parents:
+        raise ConfigError(f"output folder {out_dir} is inside the seeds folder {seeds_dir}, where later builds "
+                          "would read it as articles; choose a folder outside it")
+    if out_dir.is_file():
+        raise ConfigError(f"output folder {out_dir} is a file")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_build(out_dir):
+        raise ConfigError(f"{out_dir} is not empty and holds no dsgen build (no build-report.json and dataset/), "
+                          "and a build replaces its output folder as a whole; remove it or choose another")
+
+
+def is_build(folder: Path) -> bool:
+    """Whether ``folder`` holds a dsgen build (what :func:`build` writes)."""
+    return (folder / "build-report.json").is_file() and (folder / "dataset").is_dir()
+
+
 def build(config: BuildConfig, progress: Progress | None = None, backend=None) -> BuildResult:
     """Run every selected pass, validate, dedupe, split and publish atomically.
 
@@ -207,6 +239,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     work = None
     with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack, build_collector():
         templates_dir = resolve_templates_dir(config.templates_dir)
+        check_out_dir(out_dir, Path(config.seeds_dir), templates_dir)
         store = TemplateStore(templates_dir)
         pass_objs = [get_pass(name) for name in config.selected_passes()]
         options = {**config.options, "model_items_per_doc": config.model_items_per_doc, "temperature": config.temperature}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -113,6 +114,45 @@ def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
     assert "Traceback" not in result.output
     error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
     assert len(error_lines) == 1 and message in error_lines[0], result.output
+
+
+def _snapshot(root):
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("seeds", "is the seeds folder"),
+        (".", "holds seeds, the seeds folder"),
+        ("seeds/out", "is inside the seeds folder"),
+        ("templates", "is the templates folder"),
+        ("notes", "holds no dsgen build"),
+        ("notes/todo.txt", "is a file"),
+    ],
+)
+def test_an_output_folder_that_would_lose_the_users_files_is_refused(out, message, tmp_path, monkeypatch):
+    """A build replaces its output folder whole: never over the articles, the templates or
+    someone's own folder."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me\n")
+    before = _snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["build", "seeds", "-o", out, "--templates", "templates", "--backend", "none", "-q"])
+    assert result.exit_code != 0
+    error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.output
+    assert _snapshot(tmp_path) == before
+
+
+def test_an_empty_folder_or_a_previous_build_can_be_the_output(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for out in ("empty", "empty"):  # the second time over the first build
+        result = run("build", SEEDS, "-o", tmp_path / out, "--templates", TEMPLATES, "--backend", "none", "-q")
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "empty" / "dataset" / "qa").is_dir()
 
 
 def test_quiet_also_silences_the_model_loading_bar(tiny_model_dir, tmp_path):
