@@ -187,17 +187,22 @@ def open_backend(config: BuildConfig):
     return CachedBackend(inner, config.cache_dir or default_cache_dir(), enabled=config.use_cache)
 
 
-def check_out_dir(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
-    """Refuse an output folder whose replacement would lose the user's files.
+def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
+    """Refuse an output folder whose replacement would lose the user's files, and a
+    build's output given as the seeds folder.
 
     A build replaces its output folder as a whole, so that folder must be new, empty or
     a previous build (it holds ``build-report.json`` and ``dataset/``); it must not be
     or hold the seeds or templates folder; and it must not lie inside the seeds folder,
-    where the next build would read it as articles.
+    where the next build would read it as articles. (``dsgen build out`` is an easy
+    slip: ``validate``, ``stats`` and ``push`` take the output folder first.)
 
     Raises:
         ConfigError: one line naming the folder at stake.
     """
+    if is_build(seeds_dir):
+        raise ConfigError(f"seeds folder {seeds_dir} holds a dsgen build, not articles; "
+                          "give the folder of articles (`dsgen build SEEDS_DIR -o OUT_DIR`)")
     out = out_dir.resolve()
     for what, folder in (("seeds", seeds_dir), ("templates", templates_dir)):
         if out == folder.resolve() or out in folder.resolve().parents:
@@ -239,7 +244,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     work = None
     with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack, build_collector():
         templates_dir = resolve_templates_dir(config.templates_dir)
-        check_out_dir(out_dir, Path(config.seeds_dir), templates_dir)
+        check_folders(out_dir, Path(config.seeds_dir), templates_dir)
         store = TemplateStore(templates_dir)
         pass_objs = [get_pass(name) for name in config.selected_passes()]
         options = {**config.options, "model_items_per_doc": config.model_items_per_doc, "temperature": config.temperature}

@@ -147,6 +147,12 @@ def test_an_output_folder_that_would_lose_the_users_files_is_refused(out, messag
     assert _snapshot(tmp_path) == before
 
 
+def test_a_build_given_as_the_seeds_folder_is_refused(built, tmp_path):
+    result = run("build", built, "-o", tmp_path / "out2", "--templates", TEMPLATES, "--backend", "none", "-q")
+    assert result.exit_code != 0 and "holds a dsgen build, not articles" in result.output
+    assert not (tmp_path / "out2").exists()
+
+
 def test_an_empty_folder_or_a_previous_build_can_be_the_output(tmp_path):
     (tmp_path / "empty").mkdir()
     for out in ("empty", "empty"):  # the second time over the first build
