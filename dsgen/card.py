@@ -36,18 +36,24 @@ def card_data(counts: dict[str, dict[str, int]], *, license: str, language: str,
         size_categories=[size_category(sum(sum(s.values()) for s in counts.values()))],
         pretty_name=pretty_name,
     )
+    # Only splits with rows: ``datasets`` cannot load a split without examples ("Instruction
+    # 'test' corresponds to no data"), which a small corpus or a narrow --passes gives. Their
+    # (empty) parquet files stay, so the folder layout never changes.
+    present = {name: [s for s in SPLITS if counts.get(name, {}).get(s, 0) > 0] for name in CONFIG_NAMES}
     MetadataConfigs({
         name: {
-            "data_files": [{"split": split, "path": f"{name}/{shard_name(split)}"} for split in SPLITS],
+            "data_files": [{"split": split, "path": f"{name}/{shard_name(split)}"} for split in present[name]],
             **({"default": True} if name == DEFAULT_CONFIG else {}),
         }
-        for name in CONFIG_NAMES
+        for name in CONFIG_NAMES if present[name]
     }).to_dataset_card_data(data)
     infos = DatasetInfosDict()
     for name in CONFIG_NAMES:
+        if not present[name]:
+            continue
         splits = SplitDict()
-        for split in SPLITS:
-            splits.add(SplitInfo(name=split, num_examples=counts.get(name, {}).get(split, 0)))
+        for split in present[name]:
+            splits.add(SplitInfo(name=split, num_examples=counts[name][split]))
         infos[name] = DatasetInfo(features=FEATURES[name], splits=splits, config_name=name)
     infos.to_dataset_card_data(data)
     return data

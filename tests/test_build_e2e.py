@@ -131,6 +131,26 @@ def test_card_front_matter_parses_and_matches_the_files(built):
     assert "## Validation rules" in card and "## Sources" in card
 
 
+def test_a_split_without_rows_is_left_out_so_the_rest_still_loads(tmp_path):
+    """One article: every test split is empty, and ``datasets`` cannot load a split without
+    examples. With --passes qa_template, the other configs have no rows at all."""
+    one = tmp_path / "one"
+    one.mkdir()
+    first = sorted(SEEDS.glob("*.txt"))[0]
+    (one / first.name).write_bytes(first.read_bytes())
+    out = templated_build(one, tmp_path / "out").out_dir
+    for name in CONFIG_NAMES:
+        assert {split: len(rows) for split, rows in load(out, name).items()}.keys() == {"train"}, name
+        assert (out / "dataset" / name / "test-00000-of-00001.parquet").is_file()  # the layout stays
+
+    narrow = templated_build(SEEDS, tmp_path / "narrow", passes=("qa_template",)).out_dir
+    assert set(load(narrow, "qa")) == {"train", "test"}
+    meta = yaml.safe_load((narrow / "dataset" / "README.md").read_text().split("---\n")[1])
+    assert [c["config_name"] for c in meta["configs"]] == ["documents", "qa"]
+    with pytest.raises(ValueError, match="summarization"):
+        load(narrow, "summarization")
+
+
 def test_every_rejected_candidate_is_recorded_with_a_reason(built):
     report = json.loads((built / "build-report.json").read_text())
     lines = [json.loads(l) for l in (built / "rejected.jsonl").read_text().splitlines() if l]
