@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import json
 import multiprocessing
+import os
 import pickle
 import shutil
 import tempfile
@@ -101,7 +102,15 @@ class LocalEngine:
     run the chunks (:meth:`results`); both keep input order.
     """
 
+    #: Workers allowed per CPU this process may run on: more only cost memory and start-up
+    #: (a mistyped --num-proc 99999 would fork until the kernel kills the build).
+    MAX_PROC_PER_CPU = 4
+
     def __init__(self, spec: WorkerSpec, num_proc: int = 1) -> None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if num_proc > self.MAX_PROC_PER_CPU * cpus:
+            raise ConfigError(f"--num-proc {num_proc} is more than {self.MAX_PROC_PER_CPU} workers per CPU "
+                              f"({cpus} CPU(s) here); the templated passes gain nothing past one per CPU")
         self.spec = spec
         self.num_proc = num_proc
         self.pool = None

@@ -265,6 +265,16 @@ def test_unknown_engine_is_a_config_error(tmp_path):
         templated_build(SEEDS, tmp_path / "out", engine="spark")
 
 
+def test_a_num_proc_far_past_the_cpus_is_refused_before_any_worker_starts(tmp_path):
+    """--num-proc 99999 used to fork until the kernel's OOM killer ended the build."""
+    import multiprocessing
+
+    with pytest.raises(ConfigError, match="--num-proc 1000000 is more than 4 workers per CPU"):
+        templated_build(SEEDS, tmp_path / "out", num_proc=10**6)
+    assert not multiprocessing.active_children()
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_offers_num_proc_and_engine():
     from dsgen.cli import cli
 
