@@ -250,6 +250,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     t0 = time.perf_counter()
     own_backend = backend is None
     out_dir = Path(config.out_dir)
+    if out_dir.is_symlink():  # build where it points: the swap renames folders, and would replace the link
+        out_dir = out_dir.resolve()
     work = None
     with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack, build_collector():
         templates_dir = resolve_templates_dir(config.templates_dir)

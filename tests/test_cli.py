@@ -161,6 +161,20 @@ def test_an_empty_folder_or_a_previous_build_can_be_the_output(tmp_path):
     assert (tmp_path / "empty" / "dataset" / "qa").is_dir()
 
 
+def test_an_output_folder_given_as_a_symlink_is_built_where_it_points(tmp_path):
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "disk" / "out", target_is_directory=True)
+    for seed in ("0", "1"):
+        result = run("build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES, "--backend", "none", "-q",
+                     "--seed", seed)
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "out").is_symlink()
+    report = json.loads((tmp_path / "disk" / "out" / "build-report.json").read_text())
+    assert report["config"]["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "out"]
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == ["out"]
+
+
 def test_quiet_also_silences_the_model_loading_bar(tiny_model_dir, tmp_path):
     """transformers draws "Loading weights 100%|..." on stderr while the model loads
     (stderr is not a terminal here, so dsgen's own bars are off either way)."""
