@@ -32,6 +32,8 @@ class BoilerplateRules:
     def load(cls, path: Path) -> "BoilerplateRules":
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise TemplateError(f"cannot read boilerplate rules {path}: not UTF-8 text") from None
         except (OSError, yaml.YAMLError) as exc:
             raise TemplateError(f"cannot read boilerplate rules {path}: {exc}") from None
         if not isinstance(data, dict) or set(data) - {"line", "tail"}:

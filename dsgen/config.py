@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+import types
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from dsgen.errors import ConfigError
 from dsgen.passes import MODEL_PASSES, TEMPLATE_PASSES
@@ -79,18 +81,14 @@ def load_config(path: str | Path | None, **overrides: Any) -> BuildConfig:
     """Defaults < TOML file (``[build]`` table or top level) < non-None overrides."""
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-        values = data.get("build", data)
+        values = _read_toml(Path(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(BuildConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+    for key, value in values.items():
+        _check_type(key, value)
     for key in ("seeds_dir", "out_dir", "templates_dir", "cache_dir"):
         if values.get(key) is not None:
             values[key] = Path(values[key])
@@ -98,7 +96,82 @@ def load_config(path: str | Path | None, **overrides: Any) -> BuildConfig:
         values["passes"] = tuple(p.strip() for p in values["passes"].split(",") if p.strip())
     elif values.get("passes") is not None:
         values["passes"] = tuple(values["passes"])
+    return replace(BuildConfig(), **values).check()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The build table of a TOML file: its ``[build]`` table, else its top level."""
     try:
-        return replace(BuildConfig(), **values).check()
-    except TypeError as exc:
-        raise ConfigError(f"bad config value: {exc}") from None
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}), TOML files must be UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    if "build" not in data:
+        return data
+    values, outside = data["build"], sorted(set(data) - {"build"})
+    if not isinstance(values, dict):
+        raise ConfigError(f"config key 'build' must be a table ([build]), got {_show(values)}")
+    if outside:  # they would be ignored: the [build] table is the whole configuration
+        raise ConfigError(f"{path}: keys outside the [build] table: {', '.join(outside)} (move them into [build])")
+    return values
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_path(v: Any) -> bool:
+    return isinstance(v, (str, os.PathLike))
+
+
+def _is_names(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v))
+
+
+#: Field type (``None`` stripped) -> what a value must be, and how to say it.
+_TYPE_CHECKS: dict[Any, tuple[Any, str]] = {
+    int: (_is_int, "an integer"),
+    float: (_is_number, "a number"),
+    bool: (lambda v: isinstance(v, bool), "true or false"),
+    str: (lambda v: isinstance(v, str), "a string"),
+    Path: (_is_path, "a path (a string)"),
+    tuple[str, ...]: (_is_names, "a pass name or a list of pass names"),
+    dict[str, Any]: (lambda v: isinstance(v, dict), "a table"),
+}
+
+
+def _field_checks() -> dict[str, tuple[Any, str]]:
+    """``BuildConfig`` field name -> (check, description), from the field annotations."""
+    checks = {}
+    for name, hint in get_type_hints(BuildConfig).items():
+        if get_origin(hint) in (Union, types.UnionType):
+            hint = next(a for a in get_args(hint) if a is not type(None))
+        checks[name] = _TYPE_CHECKS[hint]  # KeyError: a new field type needs an entry above
+    return checks
+
+
+_FIELD_CHECKS = _field_checks()
+
+
+def _check_type(key: str, value: Any) -> None:
+    """Raise ``ConfigError`` naming ``key`` when ``value`` is not of its field's type.
+
+    TOML has its own types, so ``"false"``, ``1.5`` or ``true`` where an integer is
+    expected are mistakes to report, never values to coerce.
+    """
+    check, expected = _FIELD_CHECKS[key]
+    if not check(value):
+        raise ConfigError(f"config key {key!r} must be {expected}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """``value`` as the user wrote it in TOML, shortened."""
+    text = str(value).lower() if isinstance(value, bool) else repr(value)  # repr(1e400) is 'inf', as in TOML
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -97,10 +97,18 @@ class Lexicon:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise TemplateError(f"cannot read lexicon {path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"{path}: not UTF-8 text (byte {exc.start}); save template files as UTF-8") from None
         fields = cls.__dataclass_fields__
+        if not isinstance(data, dict):
+            raise TemplateError(f"{path}: expected a mapping of word lists ({', '.join(fields)}), got {data!r}")
         unknown = set(data) - set(fields)
         if unknown:
             raise TemplateError(f"{path}: unknown keys {sorted(unknown)}")
+        for key, words in data.items():
+            # A bare string would become a set of its letters; a nested list or mapping is a typo.
+            if words is not None and (not isinstance(words, list) or any(isinstance(w, (list, dict)) for w in words)):
+                raise TemplateError(f"{path}: '{key}' must be a list of words, got {words!r}")
         return cls(**{k: frozenset(str(w) for w in data.get(k) or []) for k in fields})
 
 

@@ -138,6 +138,8 @@ class TemplateStore:
         return p
 
     def compile(self, source: str, origin: str, name: str | None = None) -> Template:
+        if not isinstance(source, str):  # e.g. ``question: 7`` in a YAML rule file
+            raise TemplateError(f"template {origin}: must be text, got {source!r}")
         try:
             return Template(name or origin, origin, self.env.from_string(source), _plain_parts(self.env, source))
         except jinja2.TemplateSyntaxError as exc:
@@ -150,6 +152,8 @@ class TemplateStore:
             source = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise TemplateError(f"cannot read template {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(_not_utf8(p, exc)) from None
         return self.compile(source, str(p), name=relative)
 
     def yaml(self, relative: str) -> Any:
@@ -158,11 +162,17 @@ class TemplateStore:
             return yaml.safe_load(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise TemplateError(f"cannot read {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(_not_utf8(p, exc)) from None
         except yaml.YAMLError as exc:
             raise TemplateError(f"{p}: invalid YAML ({str(exc).splitlines()[0]})") from None
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    return f"{path}: not UTF-8 text (byte {exc.start}); save template files as UTF-8"
 
 
 def resolve_templates_dir(given: str | Path | None) -> Path:

@@ -18,10 +18,15 @@ _MODULES = {
 
 
 def get_pass(name: str) -> Pass:
-    """An instance of the pass registered as ``name`` (imported on first use)."""
-    module = _MODULES.get(name)
-    if module and name not in passes:
-        importlib.import_module(module)
+    """An instance of the pass registered as ``name`` (imported on first use).
+
+    Passes register themselves when their module is imported; for a name that is
+    not a built-in one every module is imported first, so the error lists every
+    known pass and suggests the closest.
+    """
+    if name not in passes:
+        for module in [_MODULES[name]] if name in _MODULES else _MODULES.values():
+            importlib.import_module(module)
     return passes.get(name)()
 
 

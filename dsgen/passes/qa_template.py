@@ -195,6 +195,13 @@ def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRul
             where = f"{rel} rule {i + 1}"
             if not isinstance(item, dict) or not {"name", "kinds", "pattern", "question"} <= set(item):
                 raise TemplateError(f"{where}: needs name, kinds, pattern and question")
+            if not isinstance(item["name"], str):
+                raise TemplateError(f"{where}: 'name' must be text, got {item['name']!r}")
+            for key in ("pattern", "question"):
+                if not isinstance(item[key], str):
+                    raise TemplateError(f"{where} ({item['name']}): '{key}' must be text, got {item[key]!r}")
+            if not isinstance(item["kinds"], list) or not all(isinstance(k, str) for k in item["kinds"]):
+                raise TemplateError(f"{where} ({item['name']}): 'kinds' must be a list such as [MONEY], got {item['kinds']!r}")
             kinds = frozenset(item["kinds"])
             if not kinds <= _KNOWN_KINDS:
                 raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _KNOWN_KINDS)}")
