@@ -133,19 +133,23 @@ _HAS_DIGIT = re.compile(r"\d")
 @lru_cache(maxsize=8192)
 def _numeric_mentions(text: str) -> tuple[Mention, ...]:
     # Cached: validation asks again for the sentences the passes analysed.
-    taken: list[tuple[int, int]] = []
+    # An earlier pattern's mention wins over any later one it overlaps. ``taken`` marks
+    # the characters of kept mentions, so the overlap test costs the candidate's length,
+    # not the number kept so far (a long sentence of numbers was quadratic). Mentions are
+    # never empty, so sharing a character is exactly the interval test ``s < te and ts < e``.
+    taken = bytearray(len(text))
     out: list[Mention] = []
     for (kind, pattern), needs in zip(_PATTERNS, _NEEDS) if _HAS_DIGIT.search(text) else ():  # all need a digit
         if needs is not None and not needs(text):
             continue
         for m in pattern.finditer(text):
             s, e = m.start(), m.end()
-            if any(s < te and ts < e for ts, te in taken):
+            if taken.find(1, s, e) != -1:
                 continue
-            taken.append((s, e))
+            taken[s:e] = b"\x01" * (e - s)
             out.append(Mention(kind, s, e, m.group()))
     for m in _NUMBER_WORD.finditer(text):
-        if not any(m.start() < te and ts < m.end() for ts, te in taken):
+        if taken.find(1, m.start(), m.end()) == -1:
             out.append(Mention("NUMBER", m.start(), m.end(), m.group()))
     return tuple(sorted(out, key=lambda m: (m.start, m.end)))
 
