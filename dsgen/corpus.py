@@ -12,7 +12,7 @@ under ``skipped`` in ``build-report.json``:
 - ``unreadable``: an OS error (permissions, a dangling or looping symlink)
 - ``invalid_json``, ``missing_text``: one JSONL line (``file.jsonl#L<n>``); the
   file's other lines are kept
-- ``empty``: nothing left after normalization
+- ``empty``: nothing left after normalization, or a JSONL file without a line
 - ``duplicate_document``: the same normalized text as an earlier input (named)
 
 Hidden files and folders (``.name``) are ignored, as git and ls do.
@@ -228,6 +228,8 @@ def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Docu
         return [Skip(rel, "unreadable", str(exc))]
     except OSError as exc:
         return [Skip(rel, "unreadable", exc.strerror or str(exc))]
+    if not articles:  # a JSONL file of blank lines holds no record to report
+        return [Skip(rel, "empty", "no articles in the file")]
     out: list[Document | Skip] = []
     for art in articles:
         if isinstance(art, BadRecord):

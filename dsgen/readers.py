@@ -56,6 +56,28 @@ _BOMS = (
 #: Preferred among equally plausible legacy encodings: most non-UTF-8 articles
 #: are Windows-1252 / Latin-1, and charset detection scores e.g. cp1250 the same.
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
+#: Tried before charset detection, which guesses e.g. cp775 or mac_latin2 for a
+#: short cp1252 text (it has too few bytes to score languages on).
+_LEGACY = ("cp1252", "cp1250")
+#: A symbol that touches a letter where Western text has none: in cp1252 these bytes
+#: are the Polish, Slovak or Romanian letters ą ł ľ Ľ ş Ş Ą Ż Ł ż ź of cp1250
+#: ("M³ller", "obieca³", "¿ona", "³ódŸ"). m³ (a unit), nº, ¿Qué and £5 stay fine.
+_MISPLACED_SYMBOL = re.compile(
+    r"(?<=[^\W\d_])[¹¾¼¥¯±¶˘˛˙ˇ]|[¹¾¼¥¯±¶˘˛˙ˇºª£](?=[^\W\d_])"
+    r"|(?<=[^\W\d_m])³|³(?=[^\W\d_])|(?<=[^\W\d_])¿|(?<=[^\W\d_A-Z])Ÿ"
+)
+#: Czech/Hungarian letters read as cp1252: ě ů Č (ì ù È) inside a word, ő (õ) before
+#: a letter other than the e of Portuguese -ões/-õe. Western languages use ì ù
+#: only at a word's end and È alone (Italian "È").
+_CENTRAL_IN_CP1252 = re.compile(r"[ìùÈ](?=[^\W\d_])|õ(?=[^\W\de_])")
+#: More accented letters than this share of all letters is not a Western or
+#: Central-European language (Cyrillic or Greek bytes read as cp1252 are all accents).
+_MAX_NON_ASCII_LETTERS = 0.4
+#: Characters judged by :func:`_legacy_decode` (a bound on its time for huge files).
+_LEGACY_SAMPLE = 1 << 20
+_LETTER = re.compile(r"[^\W\d_]")
+_ACCENTED_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: A larger share of non-printable characters than this means binary data.
 _MAX_CONTROL_SHARE = 0.01
 
@@ -63,9 +85,10 @@ _MAX_CONTROL_SHARE = 0.01
 def decode(data: bytes) -> tuple[str, str]:
     """Decode bytes to text, returning ``(text, encoding)``.
 
-    A byte-order mark wins; then strict UTF-8; otherwise charset detection,
-    preferring Windows-1252 among equally good guesses. Raises
-    :class:`InputRejected` for binary data or an undetectable encoding.
+    A byte-order mark wins; then strict UTF-8; then Windows-1252 or -1250 when
+    either reads as plausible text; otherwise charset detection, preferring
+    Windows-1252 among equally good guesses. Raises :class:`InputRejected` for
+    binary data or an undetectable encoding.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -79,6 +102,9 @@ def decode(data: bytes) -> tuple[str, str]:
         return _check_printable(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
+    legacy = _legacy_decode(data)
+    if legacy is not None:
+        return _check_printable(legacy[0]), legacy[1]
     from charset_normalizer import from_bytes
 
     matches = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
@@ -88,6 +114,39 @@ def decode(data: bytes) -> tuple[str, str]:
     close = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.05]
     chosen = next((m for enc in _WESTERN for m in close if m.encoding == enc), best)
     return _check_printable(str(chosen)), chosen.encoding
+
+
+def _legacy_decode(data: bytes) -> tuple[str, str] | None:
+    """``(text, encoding)`` for bytes that read as plausible cp1252 or cp1250 text, else None.
+
+    The two code pages share ASCII and most accented letters; where they differ,
+    cp1252 gives letters or symbols that are out of place in Western text (see
+    :data:`_MISPLACED_SYMBOL`, :data:`_CENTRAL_IN_CP1252`), and the one with fewer such
+    oddities wins, cp1252 on a tie. The trade-off: bytes alone cannot tell every
+    Czech or Hungarian text from a Western one (ř, č, ű read as ø, è, û in cp1252 are
+    letters of Danish, French), so a cp1250 text without a telltale (ł, ą, ľ, ě, ů,
+    Č, ő inside a word) is still read as cp1252. Before, short texts of either kind
+    were often misread as cp775, mac_latin2 or worse by charset detection.
+    """
+    best: tuple[int, str, str] | None = None
+    for encoding in _LEGACY:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:_LEGACY_SAMPLE]
+        letters = len(_LETTER.findall(sample))
+        if len(_ACCENTED_LETTER.findall(sample)) > _MAX_NON_ASCII_LETTERS * letters:
+            continue
+        odd = len(_MISPLACED_SYMBOL.findall(sample))
+        if encoding == "cp1252":
+            odd += len(_CENTRAL_IN_CP1252.findall(sample))
+        if best is None or odd < best[0]:
+            best = (odd, text, encoding)
+    # Another code page (or noise) when even the better reading is mostly oddities.
+    if best is None or best[0] * 20 > max(1, len(_NON_ASCII.findall(best[1][:_LEGACY_SAMPLE]))):
+        return None
+    return best[1], best[2]
 
 
 #: C0 controls other than \t \n \v \f \r, DEL and C1 controls, and U+FFFD (a regex: a
@@ -135,7 +194,6 @@ def read_html(text: str) -> tuple[str | None, str]:
 
 
 _MD_RULES = [
-    (re.compile(r"^```.*$", re.M), ""),
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links -> their text
     (re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.M), r"\1"),  # headings
@@ -147,6 +205,64 @@ _MD_RULES = [
     (re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.M), ""),  # rules
     (re.compile(r"<[^>\n]+>"), ""),  # inline HTML
 ]
+
+
+_FENCE = re.compile(r"^\s*(`{3,}(?=[^`]*$)|~{3,})")  # ```x``` on one line is inline code
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
+_TABLE_CELL_BAR = re.compile(r"(?<!\\)\|")
+
+
+def _markdown_blocks(text: str) -> str:
+    """``text`` without code blocks, and with table rows as their cells' text.
+
+    Code is not prose: a ``# comment`` in it would otherwise read as a heading and
+    a ``print("...")`` as a sentence. Fenced blocks (``` or ~~~) go whole; an
+    unclosed fence drops only its own line, so one stray fence cannot eat the
+    rest of an article. Indented blocks (4 spaces or a tab after a blank line)
+    go too, except inside a list, where indentation continues a list item.
+    Table rows become their cells separated by spaces (as HTML tables read) and
+    the ``|---|---|`` rule under the header goes.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    i, in_list, prev_blank = 0, False, True
+    while i < len(lines):
+        line = lines[i]
+        fence = _FENCE.match(line)
+        if fence:
+            mark = fence.group(1)
+            close = next((j for j in range(i + 1, len(lines))
+                          if re.match(rf"^\s*{mark[0]}{{{len(mark)},}}\s*$", lines[j])), None)
+            i = i + 1 if close is None else close + 1
+            continue
+        if not line.strip():
+            out.append(line)
+            prev_blank = True
+            i += 1
+            continue
+        indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+        if _LIST_ITEM.match(line):
+            in_list = True
+        elif indent >= 4 and prev_blank and not in_list:
+            while i < len(lines) and (not lines[i].strip() or lines[i].expandtabs(4).startswith("    ")):
+                i += 1  # the indented block, with the blank lines inside it
+            out.append("")
+            continue
+        elif indent == 0 and prev_blank:
+            in_list = False
+        if i + 1 < len(lines) and "|" in line and _TABLE_RULE.match(lines[i + 1]):
+            while i < len(lines) and "|" in lines[i]:
+                if not _TABLE_RULE.match(lines[i]):
+                    cells = [c.strip().replace("\\|", "|") for c in _TABLE_CELL_BAR.split(lines[i].strip().strip("|"))]
+                    out.append(" ".join(c for c in cells if c))
+                i += 1
+            prev_blank = False
+            continue
+        out.append(line)
+        prev_blank = False
+        i += 1
+    return "\n".join(out)
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -165,7 +281,7 @@ def read_markdown(text: str) -> tuple[str | None, str]:
             meta = None
         if isinstance(meta, dict) and isinstance(meta.get("title"), str) and meta["title"].strip():
             title = meta["title"].strip()
-    text = _HTML_COMMENT.sub("", text)
+    text = _markdown_blocks(_HTML_COMMENT.sub("", text))
     m = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, re.M)
     if title is None and m:
         title = m.group(1).strip()

@@ -73,6 +73,37 @@ LATIN1_TEXT = ("Café Society in Zürich\nThe café in Zürich served crème br�
                "by the architect Señor García for 2 million francs.\n")
 CP1252_TEXT = ("Bakery Prices Rise\nThe bakery in Lyon raised the price of a croissant to 2 € in 2023, "
                "the owner said. “It was unavoidable,” said Étienne Dupont, who has run the shop since 1987.\n")
+#: Too short for charset detection, which read it as cp775 ("Cafķ ... M³ller ... Ć3 million").
+SHORT_CP1252_TEXT = ("Café owner José Müller opened a new bakery in München in 2019. It cost €3 million and "
+                     "employs 12 people. Sales rose 15% in 2021.\n")
+CODE_MARKDOWN = """# Gamma Labs Opens Lab
+
+Gamma Labs opened a research lab in Leeds in 2021, chief executive Anna Berg said.
+
+```python
+# Gamma Labs raised $5 billion in 2019.
+print("Gamma Labs hired 900 people in 2018.")
+```
+
+~~~
+# Gamma Labs sold 40 robots in 2017.
+~~~
+
+Install the client first:
+
+    pip install gamma-client  # Gamma Labs made 7 products in 2016.
+
+- The lab employs 120 scientists.
+
+    It opened on 4 May 2021 with 30 scientists.
+
+| Year | Revenue |
+|------|--------:|
+| 2020 | $8 million |
+| 2021 | $11 million |
+
+The lab cost $30 million to build.
+"""
 UTF16_TEXT = ("Library Expansion Finished\nThe city library in Graz added 12,000 books in 2020 after a "
               "renovation that cost 4 million euros, the mayor said.\n")
 INJECTION_TEXT = (
@@ -90,9 +121,11 @@ EXPECTED_SKIPS = {
     "arts.jsonl#L6": {"missing_text"},
     "binary_nul.txt": {"binary_file"},
     "binary_noise.txt": {"binary_file", "unknown_encoding"},
+    "blank.jsonl": {"empty"},
     "blank.txt": {"empty"},
     "crlf_copy.txt": {"duplicate_document"},
     "dangling.txt": {"unreadable"},
+    "empty.jsonl": {"empty"},
     "empty.txt": {"empty"},
     "fifo.txt": {"not_a_regular_file"},
     "nested/copy.txt": {"duplicate_document"},
@@ -101,7 +134,7 @@ EXPECTED_SKIPS = {
 }
 EXPECTED_DOCUMENTS = {
     SEED_FILES[0].name, "a/b/c/deep.txt", "arts.jsonl#L1", "arts.jsonl#L4", "arts.jsonl#L7",
-    "cp1252.txt", "injection.txt", "latin1.txt", "page.html", "wind.md", "utf16.txt",
+    "cafe.txt", "code.md", "cp1252.txt", "injection.txt", "latin1.txt", "page.html", "wind.md", "utf16.txt",
 }
 
 
@@ -124,9 +157,13 @@ def make_messy_seeds(root: Path) -> Path:
     (root / "binary_noise.txt").write_bytes(bytes(b if b >= 0x20 or b in (9, 10) else 0x01 for b in noise).replace(b"\x00", b"\x01"))
     (root / "latin1.txt").write_bytes(LATIN1_TEXT.encode("latin-1"))
     (root / "cp1252.txt").write_bytes(CP1252_TEXT.encode("cp1252"))
+    (root / "cafe.txt").write_bytes(SHORT_CP1252_TEXT.encode("cp1252"))
     (root / "utf16.txt").write_bytes(UTF16_TEXT.encode("utf-16"))  # with BOM
     (root / "page.html").write_text(HTML_PAGE, encoding="utf-8")
     (root / "wind.md").write_text(MARKDOWN_PAGE, encoding="utf-8")
+    (root / "code.md").write_text(CODE_MARKDOWN, encoding="utf-8")
+    (root / "empty.jsonl").write_bytes(b"")
+    (root / "blank.jsonl").write_bytes(b"\n  \n\r\n")
     (root / "arts.jsonl").write_text("\n".join(JSONL_LINES) + "\n", encoding="utf-8")
     (root / "injection.txt").write_text(INJECTION_TEXT, encoding="utf-8")
     (root / "notes.pdf").write_bytes(b"%PDF-1.4\n")
@@ -244,6 +281,32 @@ def test_latin1_cp1252_and_utf16_files_are_decoded_not_skipped(messy):
     assert docs["latin1.txt"]["title"] == "Café Society in Zürich"
 
 
+def test_a_short_cp1252_file_is_decoded_not_garbled(messy):
+    assert documents(messy[1])["cafe.txt"]["text"] == normalize_text(SHORT_CP1252_TEXT)
+
+
+def test_markdown_code_blocks_are_dropped_and_table_rows_read_as_text(messy):
+    _, out, _ = messy
+    doc = documents(out)["code.md"]
+    text = doc["text"]
+    assert doc["title"] == "Gamma Labs Opens Lab"
+    for code in ("$5 billion", "print(", "900 people", "40 robots", "pip install", "7 products", "```", "~~~"):
+        assert code not in text, code
+    assert "It opened on 4 May 2021 with 30 scientists." in text  # a list item's indented paragraph is not code
+    assert "2020 $8 million" in text and "2021 $11 million" in text
+    assert "|" not in text and "---" not in text
+    assert "The lab cost $30 million to build." in text
+    made_from_code = [r for config in ("qa", "fact_check", "summarization") for r in rows(out, config)
+                      if r["doc_id"] == doc["doc_id"] and "2019" in json.dumps(r)]
+    assert made_from_code == []
+
+
+def test_a_jsonl_file_without_a_line_is_skipped_as_empty(messy):
+    skipped = {s["source"]: s for s in messy[2]["skipped"]}
+    for name in ("empty.jsonl", "blank.jsonl"):
+        assert skipped[name]["reason"] == "empty" and skipped[name]["detail"]
+
+
 def test_html_text_is_extracted_and_spans_index_it_exactly(messy):
     _, out, _ = messy
     doc = documents(out)["page.html"]
@@ -306,6 +369,14 @@ def test_prompt_injection_is_data_rendered_verbatim(messy):
     [
         (LATIN1_TEXT, "latin-1"),
         (CP1252_TEXT, "cp1252"),
+        (SHORT_CP1252_TEXT, "cp1252"),
+        ("Zürich-based UBS paid €1.2 billion… to settle the case, the bank said.", "cp1252"),
+        ("Rødgrød med fløde, sagde Søren i Århus. Cœur, sûr, più, città, informações.", "cp1252"),
+        ("Price: 5 €", "cp1252"),
+        # Central European: the letters where cp1250 and cp1252 differ give it away.
+        ("Łódź ma nowego prezydenta, który obiecał budowę dróg i szkół.", "cp1250"),
+        ("Město Brno investovalo do nové čistírny odpadních vod 300 milionů korun.", "cp1250"),
+        ("Český statistický úřad uvedl, že mzdy v roce 2021 vzrostly o 5 procent.", "cp1250"),
         ("Müller said the naïve façade was rebuilt in 1998.", "latin-1"),
         ("Привет, мир. Это тестовый текст на русском языке о погоде в Москве.", "cp1251"),
         (UTF16_TEXT, "utf-16"),
