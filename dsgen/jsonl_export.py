@@ -9,48 +9,54 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonlines
 from datasets import ClassLabel
 
+from dsgen.atomic_dir import make_work_dir, remove_stale
 from dsgen.errors import DsgenError
-from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
-from dsgen.parquet_writer import read_rows, shard_name
+from dsgen.features import FEATURES
+from dsgen.stats import build_shards, shard_rows
 
 
 def export_jsonl(out_dir: str | Path, dest: str | Path) -> list[Path]:
     """Write every config and split of the build in ``out_dir`` as JSONL under ``dest``.
 
-    Each file is written beside its target and renamed into place, so a reader
-    never sees half a file. Returns the written paths (config, then split order).
+    All or nothing: the files are written into a hidden work folder beside ``dest`` and
+    moved into place only once every one of them is complete, so a damaged build leaves
+    ``dest`` as it was. Other files in ``dest`` are kept. Returns the written paths
+    (config, then split order).
 
     Raises:
-        DsgenError: ``out_dir`` holds no complete dsgen build.
+        DsgenError: ``out_dir`` holds no complete, readable dsgen build, or ``dest``
+            cannot be written.
     """
-    dataset = Path(out_dir) / "dataset"
-    if not dataset.is_dir():
-        raise DsgenError(f"no built dataset at {dataset} (run `dsgen build` first)")
-    sources = {(c, s): dataset / c / shard_name(s) for c in CONFIG_NAMES for s in SPLITS}
-    missing = [str(p.relative_to(dataset)) for p in sources.values() if not p.is_file()]
-    if missing:
-        raise DsgenError(f"{dataset} is not a complete dsgen build (missing {', '.join(missing[:3])}); rebuild it")
-    written = []
-    for (config, split), source in sources.items():
-        labels = {name: f for name, f in FEATURES[config].items() if isinstance(f, ClassLabel)}
-        target = Path(dest) / config / f"{split}.jsonl"
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with jsonlines.open(partial, mode="w", dumps=_dumps) as writer:
-                for row in read_rows(source):
+    sources = build_shards(out_dir)
+    dest = Path(dest)
+    work = None
+    try:
+        remove_stale(dest)  # work folders of killed exports
+        work = make_work_dir(dest)
+        for config, split in sources:
+            labels = {name: f for name, f in FEATURES[config].items() if isinstance(f, ClassLabel)}
+            (work / config).mkdir(exist_ok=True)
+            with jsonlines.open(work / config / f"{split}.jsonl", mode="w", dumps=_dumps) as writer:
+                for row in shard_rows(out_dir, config, split):
                     writer.write(_with_label_names(row, labels))
-            os.replace(partial, target)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise DsgenError(f"cannot write {target}: {exc.strerror or exc}") from None
-        written.append(target)
+        written = []
+        for config, split in sources:
+            target = dest / config / f"{split}.jsonl"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(work / config / f"{split}.jsonl", target)
+            written.append(target)
+    except OSError as exc:
+        raise DsgenError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     return written
 
 

@@ -1,0 +1,122 @@
+"""`dsgen stats` and `dsgen export` on a damaged build: one `Error:` line naming the
+file, no traceback, and an export that fails leaves its destination as it was."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from dsgen.cli import cli
+
+QA_TEST = "dataset/qa/test-00000-of-00001.parquet"
+FACT_CHECK_TEST = "dataset/fact_check/test-00000-of-00001.parquet"
+
+
+def _garbage_shard(out):
+    (out / QA_TEST).write_text("garbage\n")
+
+
+def _truncated_shard(out):
+    path = out / QA_TEST
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _label_out_of_range(out):
+    path = out / FACT_CHECK_TEST
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[0]["label"] = 7
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+
+
+def _column_dropped(out):
+    path = out / QA_TEST
+    pq.write_table(pq.read_table(path).drop_columns(["pass"]), path)
+
+
+def _bad_rejected_line(out):
+    with (out / "rejected.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write("{bad\n")
+
+
+def _missing_shard(out):
+    (out / "dataset" / "summarization" / "test-00000-of-00001.parquet").unlink()
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _assert_one_error_line(result, *expected):
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught exception
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for text in expected:
+        assert text in lines[0]
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (_garbage_shard, [QA_TEST, "not a parquet file"]),
+        (_truncated_shard, [QA_TEST]),
+        (_label_out_of_range, [FACT_CHECK_TEST, "row 1", "label 7"]),
+        (_column_dropped, [QA_TEST, "columns"]),
+        (_bad_rejected_line, ["rejected.jsonl", "line "]),
+        (_missing_shard, ["not a complete dsgen build", "summarization/test-00000-of-00001.parquet"]),
+    ],
+    ids=lambda v: v.__name__.strip("_") if callable(v) else None,
+)
+def test_stats_on_a_damaged_build_is_one_error_line(built_copy, damage, expected):
+    damage(built_copy)
+    _assert_one_error_line(_run("stats", built_copy), *expected)
+    _assert_one_error_line(_run("stats", built_copy, "--json"), *expected)
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (_garbage_shard, [QA_TEST, "not a parquet file"]),
+        (_truncated_shard, [QA_TEST]),
+        (_label_out_of_range, [FACT_CHECK_TEST, "row 1", "label 7"]),
+        (_column_dropped, [QA_TEST, "columns"]),
+    ],
+    ids=lambda v: v.__name__.strip("_") if callable(v) else None,
+)
+def test_failed_export_names_the_file_and_writes_nothing(built_copy, tmp_path, damage, expected):
+    damage(built_copy)
+    dest = tmp_path / "exported"
+    _assert_one_error_line(_run("export", built_copy, "--format", "jsonl", "-o", dest), *expected)
+    assert not dest.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no work folder left
+
+
+def test_failed_export_leaves_an_earlier_export_untouched(built_copy, tmp_path):
+    dest = tmp_path / "exported"
+    (dest / "qa").mkdir(parents=True)
+    (dest / "qa" / "train.jsonl").write_text("earlier export\n")
+    (dest / "notes.txt").write_text("mine\n")
+    _label_out_of_range(built_copy)  # the last file exported, so every other one could be written
+
+    _assert_one_error_line(_run("export", built_copy, "-o", dest), FACT_CHECK_TEST)
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["notes.txt", "qa", "qa/train.jsonl"]
+    assert (dest / "qa" / "train.jsonl").read_text() == "earlier export\n"
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+
+
+def test_export_replaces_its_files_and_keeps_other_files(built_copy, tmp_path):
+    dest = tmp_path / "exported"
+    (dest / "qa").mkdir(parents=True)
+    (dest / "qa" / "train.jsonl").write_text("earlier export\n")
+    (dest / "notes.txt").write_text("mine\n")
+
+    result = _run("export", built_copy, "-o", dest)
+    assert result.exit_code == 0, result.output
+    assert (dest / "notes.txt").read_text() == "mine\n"
+    assert (dest / "qa" / "train.jsonl").read_text() != "earlier export\n"
+    assert len(list(dest.rglob("*.jsonl"))) == 8
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
