@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from conftest import assert_one_line_error
 from dsgen.cli import cli
 
 QA_TEST = "dataset/qa/test-00000-of-00001.parquet"
@@ -50,26 +51,27 @@ def _run(*args):
 
 
 def _assert_one_error_line(result, *expected):
-    assert result.exit_code != 0
-    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught exception
-    assert "Traceback" not in result.output
-    lines = result.output.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for text in expected:
-        assert text in lines[0]
+    assert_one_line_error(result, *expected)
+    assert len(result.output.splitlines()) == 1, result.output  # and nothing else
+
+
+#: Damage to a shard, and what the error line must name.
+SHARD_DAMAGE = [
+    (_garbage_shard, [QA_TEST, "not a parquet file"]),
+    (_truncated_shard, [QA_TEST]),
+    (_label_out_of_range, [FACT_CHECK_TEST, "row 1", "label 7"]),
+    (_column_dropped, [QA_TEST, "columns"]),
+]
+_IDS = dict(ids=lambda v: v.__name__.strip("_") if callable(v) else None)
 
 
 @pytest.mark.parametrize(
     "damage, expected",
-    [
-        (_garbage_shard, [QA_TEST, "not a parquet file"]),
-        (_truncated_shard, [QA_TEST]),
-        (_label_out_of_range, [FACT_CHECK_TEST, "row 1", "label 7"]),
-        (_column_dropped, [QA_TEST, "columns"]),
+    SHARD_DAMAGE + [
         (_bad_rejected_line, ["rejected.jsonl", "line "]),
         (_missing_shard, ["not a complete dsgen build", "summarization/test-00000-of-00001.parquet"]),
     ],
-    ids=lambda v: v.__name__.strip("_") if callable(v) else None,
+    **_IDS,
 )
 def test_stats_on_a_damaged_build_is_one_error_line(built_copy, damage, expected):
     damage(built_copy)
@@ -77,16 +79,7 @@ def test_stats_on_a_damaged_build_is_one_error_line(built_copy, damage, expected
     _assert_one_error_line(_run("stats", built_copy, "--json"), *expected)
 
 
-@pytest.mark.parametrize(
-    "damage, expected",
-    [
-        (_garbage_shard, [QA_TEST, "not a parquet file"]),
-        (_truncated_shard, [QA_TEST]),
-        (_label_out_of_range, [FACT_CHECK_TEST, "row 1", "label 7"]),
-        (_column_dropped, [QA_TEST, "columns"]),
-    ],
-    ids=lambda v: v.__name__.strip("_") if callable(v) else None,
-)
+@pytest.mark.parametrize("damage, expected", SHARD_DAMAGE, **_IDS)
 def test_failed_export_names_the_file_and_writes_nothing(built_copy, tmp_path, damage, expected):
     damage(built_copy)
     dest = tmp_path / "exported"

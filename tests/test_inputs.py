@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEEDS, TEMPLATES, templated_build
+from conftest import SEEDS, TEMPLATES, assert_one_line_error, templated_build
 from dsgen.cli import cli
 from dsgen.corpus import load_corpus
 from dsgen.errors import CorpusError
@@ -194,15 +194,6 @@ def documents(out: Path) -> dict[str, dict]:
 
 def run_cli(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for needle in needles:
-        assert needle in errors[0], result.output
 
 
 # --------------------------------------------------------------------------- the messy folder
