@@ -109,6 +109,10 @@ class Lexicon:
             # A bare string would become a set of its letters; a nested list or mapping is a typo.
             if words is not None and (not isinstance(words, list) or any(isinstance(w, (list, dict)) for w in words)):
                 raise TemplateError(f"{path}: '{key}' must be a list of words, got {words!r}")
+            # YAML reads unquoted yes/no/on/off as booleans: No would become the word "False".
+            if words and any(isinstance(w, bool) for w in words):
+                raise TemplateError(f"{path}: '{key}' holds true/false, which YAML makes of unquoted "
+                                    'yes, no, on and off; quote such words ("No")')
         return cls(**{k: frozenset(str(w) for w in data.get(k) or []) for k in fields})
 
 

@@ -90,6 +90,7 @@ _RULE = "rules:\n  - name: r\n    kinds: {kinds}\n    pattern: '<ANSWER>'\n    q
         ("boilerplate.yaml", b"\xff\xfe\x00", ["boilerplate.yaml", "not UTF-8"]),
         ("lexicon.yaml", b"5", ["lexicon.yaml", "mapping of word lists"]),
         ("lexicon.yaml", b"stopwords: The\n", ["lexicon.yaml", "'stopwords'", "list of words"]),
+        ("lexicon.yaml", b"stopwords: [The, No]\n", ["lexicon.yaml", "'stopwords'", 'quote such words ("No")']),
         ("qa/wh_questions.yaml", _RULE.format(kinds="[MONEY]", question="7").encode(),
          ["qa/wh_questions.yaml rule 1 (r)", "'question' must be text", "7"]),
         ("qa/wh_questions.yaml", _RULE.format(kinds="MONEY", question="'What?'").encode(),
