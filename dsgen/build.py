@@ -307,7 +307,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
             shutil.copy(store.path("boilerplate.yaml"), work / "boilerplate.yaml")
             from dsgen.harness import write_harness_tasks
 
-            write_harness_tasks(work / "lm_eval", dataset_dir=out_dir.resolve() / "dataset")
+            write_harness_tasks(work / "lm_eval", dataset_dir=out_dir.resolve() / "dataset", counts=report["counts"])
             report["timings"]["total"] = round(time.perf_counter() - t0, 3)
             (work / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             swap_into_place(work, out_dir)

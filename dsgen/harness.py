@@ -158,12 +158,15 @@ def write_harness_tasks(
     dataset_dir: Path | None = None,
     repo_id: str | None = None,
     revision: str | None = None,
+    counts: dict[str, dict[str, int]] | None = None,
 ) -> list[Path]:
     """Write the task YAMLs, a ``dsgen`` group and ``utils.py`` into ``folder``.
 
     Tasks read the Hub dataset ``repo_id`` (at ``revision``) when given, else the
     absolute ``dataset_dir``, so ``lm_eval --include_path`` works from any directory.
-    Returns the written paths.
+    With ``counts`` (the build report's rows per config and split), a config without
+    test rows gets no task: its test split is not in the card, so the task could not
+    load (and an earlier task file of it is removed). Returns the written paths.
     """
     if (dataset_dir is None) == (repo_id is None):
         raise ValueError("give exactly one of dataset_dir or repo_id")
@@ -178,9 +181,16 @@ def write_harness_tasks(
     written = []
     tasks = task_definitions(path, revision if repo_id is not None else None)
     for name, spec in tasks.items():
+        if counts is not None and not counts.get(spec["dataset_name"], {}).get(spec["test_split"]):
+            (folder / f"{name}.yaml").unlink(missing_ok=True)
+            continue
         written.append(_write(folder / f"{name}.yaml", header + _dump(spec)))
-    group = {"group": GROUP, "task": list(tasks), "metadata": {"version": 1.0}}
-    written.append(_write(folder / f"{GROUP}.yaml", header + _dump(group)))
+    names = [p.stem for p in written]
+    group = folder / f"{GROUP}.yaml"
+    if names:
+        written.append(_write(group, header + _dump({"group": GROUP, "task": names, "metadata": {"version": 1.0}})))
+    else:  # lm-eval refuses a group without tasks
+        group.unlink(missing_ok=True)
     written.append(_write(folder / "utils.py", UTILS))
     return written
 

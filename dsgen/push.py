@@ -106,7 +106,7 @@ def push_dataset(
         )
     from dsgen.harness import write_harness_tasks
 
-    write_harness_tasks(out / HUB_HARNESS_DIR, repo_id=repo_id, revision=revision)
+    write_harness_tasks(out / HUB_HARNESS_DIR, repo_id=repo_id, revision=revision, counts=_counts(out))
     url = str(url).rstrip("/")
     return f"{url}/tree/{revision}" if revision else url
 
@@ -158,13 +158,21 @@ def _check_valid(out: Path) -> None:
                         f"see `dsgen validate {out}`")
 
 
-def _commit_description(out: Path) -> str:
+def _counts(out: Path) -> dict[str, dict[str, int]] | None:
+    """Rows per config and split from the build report, or ``None`` when it is unreadable."""
     try:
-        report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
-        counts = "; ".join(f"{c}: {v['train']} train / {v['test']} test" for c, v in report["counts"].items())
-    except (OSError, ValueError, KeyError, TypeError):
+        counts = json.loads((out / "build-report.json").read_text(encoding="utf-8"))["counts"]
+        return {c: {s: int(n) for s, n in v.items()} for c, v in counts.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _commit_description(out: Path) -> str:
+    counts = _counts(out)
+    if counts is None:
         return "Built with dsgen."
-    return f"Built with dsgen. {counts}."
+    return "Built with dsgen. " + "; ".join(f"{c}: {v.get('train', 0)} train / {v.get('test', 0)} test"
+                                          for c, v in counts.items()) + "."
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:

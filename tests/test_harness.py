@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import SEEDS, templated_build
 from dsgen.harness import GROUP, TASKS, write_harness_tasks
 from dsgen.types import LABELS
 from tiny_models import build_tiny_causal_lm
@@ -71,6 +72,30 @@ def test_build_writes_a_task_per_config_a_group_and_utils(built):
         assert [m["metric"] for m in spec["metric_list"]] == METRICS[name]
         assert all(m["aggregation"] == "mean" for m in spec["metric_list"])
     assert read_task(folder / f"{GROUP}.yaml")["task"] == list(TASKS)
+
+
+def test_a_config_without_test_rows_gets_no_task_and_the_group_still_loads(tmp_path):
+    """Its test split is not in the card (datasets cannot load an empty split), so a task
+    for it could not load; the group names only the tasks that can."""
+    from lm_eval.tasks import TaskManager
+
+    out = templated_build(SEEDS, tmp_path / "out", passes=("qa_template",)).out_dir
+    folder = out / "lm_eval"
+    assert sorted(p.name for p in folder.iterdir()) == ["dsgen.yaml", "dsgen_qa.yaml", "utils.py"]
+    assert read_task(folder / f"{GROUP}.yaml")["task"] == ["dsgen_qa"]
+    loaded = TaskManager(include_path=str(folder), include_defaults=False).load_task_or_group([GROUP])
+    docs = [doc for task in _leaves(loaded) for doc in task.test_docs()]
+    assert len(docs) == 10  # the qa test rows of the seed build
+
+    stale = tmp_path / "hub"
+    write_harness_tasks(stale, repo_id="someone/news")  # an earlier push, every task
+    write_harness_tasks(stale, repo_id="someone/news", counts={"qa": {"train": 3, "test": 0}})
+    assert sorted(p.name for p in stale.iterdir()) == ["utils.py"]
+
+
+def _leaves(loaded):
+    for value in loaded.values():
+        yield from (_leaves(value) if isinstance(value, dict) else [value])
 
 
 def test_hub_tasks_read_the_repo_at_its_revision(tmp_path):
