@@ -69,8 +69,8 @@ class BuildConfig:
             raise ConfigError("--num-proc, --batch-size, --concurrency and chunk_size must be >= 1")
         if self.model_items_per_doc < 1:
             raise ConfigError(f"--items-per-doc must be >= 1, got {self.model_items_per_doc}")
-        if not self.temperature >= 0:  # NaN fails too
-            raise ConfigError(f"--temperature must be >= 0 (0 = greedy), got {self.temperature}")
+        if not 0 <= self.temperature < float("inf"):  # NaN fails too
+            raise ConfigError(f"--temperature must be a number >= 0 (0 = greedy), got {self.temperature}")
         if self.backend == "openai" and not self.model:
             raise ConfigError("--backend openai needs --model (the model name the server serves)")
         self.selected_passes()

@@ -33,7 +33,7 @@ class MessageRenderer:
                 raise TemplateError(f"{store.path(rel)}: needs 'user' and 'assistant' templates")
             origin = str(store.path(rel))
             self._templates[config] = {
-                role: store.compile(str(data[role]), f"{origin} ({role})")
+                role: store.compile(data[role], f"{origin} ({role})")  # text only: ``user: 7`` is a mistake
                 for role in ("system", "user", "assistant") if role in data
             }
 

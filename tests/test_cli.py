@@ -105,7 +105,8 @@ def test_validate_flags_split_leakage(built_copy):
         (["build", "--backend", "none", "--passes", ""], "--passes names no pass"),
         (["build", "--backend", "none", "--passes", "qa_template,qa_template"], "names qa_template twice"),
         (["build", "--items-per-doc", "0"], "--items-per-doc must be >= 1"),
-        (["build", "--temperature", "-0.5"], "--temperature must be >= 0"),
+        (["build", "--temperature", "-0.5"], "--temperature must be a number >= 0"),
+        (["build", "--temperature", "inf"], "--temperature must be a number >= 0"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(args, message, tmp_path):

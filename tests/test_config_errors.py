@@ -88,6 +88,7 @@ _RULE = "rules:\n  - name: r\n    kinds: {kinds}\n    pattern: '<ANSWER>'\n    q
         ("messages/qa.yaml", b"\xff\xfe\x00", ["messages/qa.yaml", "not UTF-8"]),
         ("lexicon.yaml", b"\xff\xfe\x00", ["lexicon.yaml", "not UTF-8"]),
         ("boilerplate.yaml", b"\xff\xfe\x00", ["boilerplate.yaml", "not UTF-8"]),
+        ("messages/qa.yaml", b"user: 7\nassistant: '{{ answer }}'\n", ["messages/qa.yaml (user)", "must be text", "7"]),
         ("lexicon.yaml", b"5", ["lexicon.yaml", "mapping of word lists"]),
         ("lexicon.yaml", b"stopwords: The\n", ["lexicon.yaml", "'stopwords'", "list of words"]),
         ("lexicon.yaml", b"stopwords: [The, No]\n", ["lexicon.yaml", "'stopwords'", 'quote such words ("No")']),
