@@ -212,13 +212,13 @@ def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
     if is_build(seeds_dir):
         raise ConfigError(f"seeds folder {seeds_dir} holds a dsgen build, not articles; "
                           "give the folder of articles (`dsgen build SEEDS_DIR -o OUT_DIR`)")
-    out = out_dir.resolve()
-    for what, folder in (("seeds", seeds_dir), ("templates", templates_dir)):
-        if out == folder.resolve() or out in folder.resolve().parents:
-            where = "is" if out == folder.resolve() else f"holds {folder},"
+    out, seeds = out_dir.resolve(), seeds_dir.resolve()
+    for what, folder, resolved in (("seeds", seeds_dir, seeds), ("templates", templates_dir, templates_dir.resolve())):
+        if out == resolved or out in resolved.parents:
+            where = "is" if out == resolved else f"holds {folder},"
             raise ConfigError(f"output folder {out_dir} {where} the {what} folder, and a build replaces its output "
                               "folder as a whole; choose another output folder")
-    if seeds_dir.resolve() in out.parents:
+    if seeds in out.parents:
         raise ConfigError(f"output folder {out_dir} is inside the seeds folder {seeds_dir}, where later builds "
                           "would read it as articles; choose a folder outside it")
     if out_dir.is_file():

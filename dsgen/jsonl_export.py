@@ -19,7 +19,7 @@ from datasets import ClassLabel
 from dsgen.atomic_dir import make_work_dir, remove_stale
 from dsgen.errors import DsgenError
 from dsgen.features import FEATURES
-from dsgen.stats import build_shards, shard_rows
+from dsgen.build_files import build_shards, shard_rows
 
 
 def export_jsonl(out_dir: str | Path, dest: str | Path) -> list[Path]:

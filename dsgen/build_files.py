@@ -1,0 +1,83 @@
+"""Checked reading of a built output folder's files, for ``dsgen stats`` and ``dsgen export``:
+a missing, damaged or tampered file is a :class:`DsgenError` naming it, never a traceback.
+(``dsgen validate`` reads them too, but reports each problem instead of stopping.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dsgen.errors import DsgenError
+from dsgen.features import COLUMNS, CONFIG_NAMES, SPLITS
+from dsgen.parquet_writer import read_rows, shard_name
+from dsgen.types import LABELS
+
+_HINT = "rebuild or run dsgen validate"
+
+
+def build_shards(out_dir: str | Path, *extra: str) -> dict[tuple[str, str], Path]:
+    """The parquet file of every config and split of the build in ``out_dir``.
+
+    Raises:
+        DsgenError: there is no build, or one of its shards (or of the ``extra`` files,
+            relative to ``out_dir``) is missing.
+    """
+    out = Path(out_dir)
+    dataset = out / "dataset"
+    if not dataset.is_dir():
+        raise DsgenError(f"no built dataset at {dataset} (run `dsgen build` first)")
+    shards = {(c, s): dataset / c / shard_name(s) for c in CONFIG_NAMES for s in SPLITS}
+    missing = [str(p.relative_to(dataset)) for p in shards.values() if not p.is_file()]
+    missing += [name for name in extra if not (out / name).is_file()]
+    if missing:
+        raise DsgenError(f"{dataset} is not a complete dsgen build (missing {', '.join(missing[:3])}); rebuild it")
+    return shards
+
+
+def shard_rows(out_dir: str | Path, config: str, split: str) -> Iterator[dict[str, Any]]:
+    """Rows of one shard, labels as integers; a file that is not a parquet file of the
+    dsgen schema, or a label out of range, is a DsgenError naming the file (and row)."""
+    path = Path(out_dir) / "dataset" / config / shard_name(split)
+    where = f"dataset/{config}/{shard_name(split)}"
+    try:
+        if pq.read_schema(path).names != list(COLUMNS[config]):
+            raise DsgenError(f"cannot read {where}: its columns are not the dsgen {config} schema; {_HINT}")
+        for n, row in enumerate(read_rows(path), start=1):
+            label = row.get("label", 0)  # only fact_check has labels
+            if type(label) is not int or not 0 <= label < len(LABELS):
+                raise DsgenError(f"cannot read {where}: row {n} has label {label!r}, not 0-{len(LABELS) - 1}; {_HINT}")
+            yield row
+    except pa.ArrowException as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "magic bytes" in reason:
+            reason = "not a parquet file"
+        raise DsgenError(f"cannot read {where}: {reason}; {_HINT}") from None
+    except OSError as exc:
+        raise DsgenError(f"cannot read {where}: {exc.strerror or exc}; {_HINT}") from None
+
+
+def rejected_records(out_dir: str | Path) -> Iterator[dict[str, Any]]:
+    """The records of ``rejected.jsonl``; a line that is not one is a DsgenError naming it."""
+    path = Path(out_dir) / "rejected.jsonl"
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DsgenError(f"cannot read rejected.jsonl: line {n} is not JSON ({exc.msg}); rebuild it") from None
+                if not (isinstance(item, dict) and isinstance(item.get("pass"), str)
+                        and isinstance(item.get("reason"), str)):
+                    raise DsgenError(f"cannot read rejected.jsonl: line {n} is not a rejection record; rebuild it")
+                yield item
+    except UnicodeDecodeError:
+        raise DsgenError("cannot read rejected.jsonl: not UTF-8 text; rebuild it") from None
+    except OSError as exc:
+        raise DsgenError(f"cannot read rejected.jsonl: {exc.strerror or exc}") from None
