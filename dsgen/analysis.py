@@ -16,6 +16,8 @@ from dsgen.types import Document, Span
 
 #: Sentence lengths (in words) that make a readable fact-check claim.
 CLAIM_MIN_WORDS, CLAIM_MAX_WORDS = 8, 45
+#: The longest context passage handed out (see :meth:`DocAnalysis.passage_for`).
+PASSAGE_MAX_CHARS = 1200
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,11 @@ class DocAnalysis:
 
     def mentions_by_kind(self) -> dict[str, list[str]]:
         """Distinct fact strings per kind, in first-seen order."""
-        out: dict[str, list[str]] = {}
+        seen: dict[str, dict[str, None]] = {}  # dicts keep insertion order, and look up in O(1)
         for es in self.evidence_sentences:
             for m in es.mentions:
-                bucket = out.setdefault(m.kind, [])
-                if m.text not in bucket:
-                    bucket.append(m.text)
-        return out
+                seen.setdefault(m.kind, {})[m.text] = None
+        return {kind: list(texts) for kind, texts in seen.items()}
 
     # Indexes for passage_for: one lookup per call, so a huge one-paragraph
     # document stays linear instead of rescanning every line and sentence.
@@ -126,7 +126,7 @@ class DocAnalysis:
     def _sentence_index(self) -> dict[Span, int]:
         return {s.span: k for same in self._line_sentences.values() for k, s in enumerate(same)}
 
-    def passage_for(self, sentence: Sentence, max_chars: int = 1200) -> Span:
+    def passage_for(self, sentence: Sentence, max_chars: int = PASSAGE_MAX_CHARS) -> Span:
         """The context passage around a sentence: its paragraph, or a window if long."""
         para = self._lines[sentence.line]
         if sentence.line in self._boilerplate_lines:

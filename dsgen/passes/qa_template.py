@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
 
+from dsgen.analysis import PASSAGE_MAX_CHARS
 from dsgen.errors import TemplateError
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.templates import Template
@@ -267,6 +268,11 @@ class QATemplatePass(Pass):
         for doc in docs:
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:
+                if len(es.text) > PASSAGE_MAX_CHARS:
+                    # No passage can hold it, so its context would be the run-on sentence
+                    # itself; and matching every rule at each of its facts costs its length
+                    # squared (a sentence of 400 KB took 16 of the build's 18 s).
+                    continue
                 for mention in es.mentions:
                     marked = mark(es.text, mention.start, mention.text)
                     for rule in by_kind.get(mention.kind, ()):
