@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from dsgen.analysis import EvidenceSentence
+from dsgen.entities import Mention
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
 from dsgen.text import Sentence
@@ -73,22 +74,25 @@ class FactCheckTemplatePass(Pass):
 
     def _refutes(self, doc, ctx, sentences, limit, rng) -> Iterable[Candidate]:
         by_kind = ctx.analysis(doc).mentions_by_kind()
-        options = []
-        for es in sentences:
-            for m in es.mentions:
-                if m.kind not in SWAPPABLE:
-                    continue
-                alternatives = [v for v in by_kind.get(m.kind, []) if v != m.text and v not in es.text
-                                and v.lower() not in m.text.lower() and m.text.lower() not in v.lower()]
-                if alternatives:
-                    options.append((es, m, alternatives))
+
+        def alternatives(es: EvidenceSentence, m: Mention) -> Iterator[str]:
+            """Facts of the same kind that could replace ``m`` in ``es``."""
+            lower = m.text.lower()
+            return (v for v in by_kind.get(m.kind, ()) if v != m.text and v not in es.text
+                    and v.lower() not in lower and lower not in v.lower())
+
+        # Whether a fact has an alternative is usually known after a value or two; the
+        # whole list only for the few facts drawn (a long article holds thousands of
+        # values per kind: listing them for every fact was quadratic, in time and memory).
+        options = [(es, m) for es in sentences for m in es.mentions
+                   if m.kind in SWAPPABLE and next(alternatives(es, m), None) is not None]
         rng.shuffle(options)
         used: set[int] = set()
         out = []
-        for es, m, alternatives in options:
+        for es, m in options:
             if len(out) >= limit or es.span.start in used:
                 continue
-            replacement = rng.choice(sorted(alternatives))
+            replacement = rng.choice(sorted(alternatives(es, m)))
             claim = es.text[: m.start] + replacement + es.text[m.end :]
             if claim in doc.text:
                 continue  # the "false" claim is stated elsewhere: not a refutation

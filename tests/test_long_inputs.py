@@ -1,0 +1,72 @@
+"""Long articles and run-on sentences: templated passes do work that grows linearly with
+the text (counted, not timed), and ask no question of a sentence no passage can hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import TEMPLATES
+from dsgen.corpus import load_corpus
+from dsgen.analysis import PASSAGE_MAX_CHARS, DocAnalysis
+from dsgen.passes import qa_template
+from dsgen.passes.factcheck_template import FactCheckTemplatePass
+from dsgen.passes.base import PassContext
+from dsgen.passes.qa_template import QATemplatePass
+from dsgen.templates import TemplateStore
+
+SENTENCE = ("CEO Daniel Zhang stepped down unexpectedly in 2023, paving the way for the return of core "
+            "veterans Eddie Wu (CEO) and Joe Tsai (President).")
+
+
+def _questions(tmp_path, text: str) -> list[tuple[str, str]]:
+    (tmp_path / "a.txt").write_text(text + "\n", encoding="utf-8")
+    doc = load_corpus(tmp_path).documents[0]
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    return [(c.fields["question"], c.fields["answers"]["text"][0]) for c in QATemplatePass().run([doc], ctx)]
+
+
+@pytest.fixture
+def run_on() -> str:
+    """The sentence, its clause after the comma stretched past the longest passage."""
+    tail = " and ".join(["the return of the old guard to the helm of the group"] * 30)
+    text = SENTENCE[: SENTENCE.index("the return")] + tail + "."
+    assert len(text) > PASSAGE_MAX_CHARS
+    return text
+
+
+def test_a_sentence_longer_than_any_passage_gives_no_question(tmp_path, run_on, monkeypatch):
+    assert ("Who stepped down unexpectedly in 2023?", "Daniel Zhang") in _questions(tmp_path, SENTENCE)
+    assert _questions(tmp_path, run_on) == []
+    # The rules do match the run-on sentence: only its length keeps it out.
+    monkeypatch.setattr(qa_template, "PASSAGE_MAX_CHARS", len(run_on))
+    assert ("Who stepped down unexpectedly in 2023?", "Daniel Zhang") in _questions(tmp_path, run_on)
+
+
+class _CountedStr(str):
+    """A fact value that counts how often a pass lowercases it: a measure of work."""
+
+    calls = 0
+
+    def lower(self):
+        _CountedStr.calls += 1
+        return super().lower()
+
+
+def test_refuting_a_long_article_looks_at_a_few_values_per_fact(tmp_path, monkeypatch):
+    """Every claimable sentence has swappable facts, and the article holds thousands of
+    values per kind: finding out that a fact has some replacement must not list them all."""
+    plain = DocAnalysis.mentions_by_kind
+    monkeypatch.setattr(DocAnalysis, "mentions_by_kind",
+                        lambda self: {k: [_CountedStr(v) for v in vs] for k, vs in plain(self).items()})
+    names = ["Amazon", "Alibaba", "Tencent", "Baidu", "Google"]
+    sentences = [f"{names[i % 5]} hired {i * 7 + 3} people in {1900 + i % 120} at its office in city{i}."
+                 for i in range(2000)]
+    (tmp_path / "a.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    doc = load_corpus(tmp_path).documents[0]
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    facts = sum(len(es.mentions) for es in ctx.analysis(doc).evidence_sentences if es.claimable)
+    assert facts >= 4000
+    refutes = [c for c in FactCheckTemplatePass().run([doc], ctx) if c.fields["label"] == "REFUTES"]
+    assert len(refutes) == 6
+    # Listing every value for every fact: about 2000 per fact. A few per fact when not.
+    assert _CountedStr.calls < 10 * facts, (_CountedStr.calls, facts)
