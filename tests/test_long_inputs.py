@@ -70,3 +70,20 @@ def test_refuting_a_long_article_looks_at_a_few_values_per_fact(tmp_path, monkey
     assert len(refutes) == 6
     # Listing every value for every fact: about 2000 per fact. A few per fact when not.
     assert _CountedStr.calls < 10 * facts, (_CountedStr.calls, facts)
+
+
+def test_not_enough_info_tries_a_bounded_number_of_borrowed_sentences(tmp_path, monkeypatch):
+    """Each try reads the whole article: with long neighbours whose sentences all fail,
+    trying every one of them cost the neighbours' length times the article's."""
+    from dsgen.passes import factcheck_template
+
+    for d in range(2):
+        sentences = [f"Firm{d} hired {i * 7 + 3} people in {1900 + i % 120} at its office in city{i}." for i in range(300)]
+        (tmp_path / f"{d}.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    docs = load_corpus(tmp_path).documents
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    tries = []
+    monkeypatch.setattr(factcheck_template, "nei_problem", lambda *args: tries.append(args) or "nei_facts_present")
+    labels = [c.fields["label"] for c in FactCheckTemplatePass().run(docs, ctx)]
+    assert "NOT ENOUGH INFO" not in labels
+    assert len(tries) == 2 * factcheck_template.NEI_TRIES_PER_CLAIM * 6  # 300 per article without the bound
