@@ -72,7 +72,7 @@ def _spool_corpus(config: BuildConfig, spool, map_fn: Callable = map) -> tuple[l
     metas: list[_DocMeta] = []
     skipped: list[Skip] = []
     chunk: list[Document] = []
-    for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict, map_fn=map_fn):
+    for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict, encoding=config.encoding, map_fn=map_fn):
         metas.append(_DocMeta(doc.doc_id, doc.title, doc.source, doc.sha256))
         chunk.append(doc)
         if len(chunk) == config.chunk_size:
@@ -416,6 +416,7 @@ def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str
         "config": {
             "seeds_dir": str(config.seeds_dir), "passes": list(config.selected_passes()), "backend": config.backend,
             "model": getattr(backend, "model_id", None), "seed": config.seed, "test_size": config.test_size,
+            "encoding": config.encoding,
         },
         "documents": {"read": len(metas), "train": sum(1 for m in metas if splits[m.doc_id] == "train"),
                       "test": sum(1 for m in metas if splits[m.doc_id] == "test")},

@@ -68,13 +68,14 @@ def cli() -> None:
 @click.option("--num-proc", type=int, help="Worker processes (or Ray workers) for templated passes [default: 1].")
 @click.option("--engine", type=click.Choice(["local", "ray"]), help="Where templated passes run: this machine, or Ray (RAY_ADDRESS; see docs/scale.md) [default: local].")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable input file instead of skipping it.")
+@click.option("--encoding", help="Encoding of input files that are not UTF-8, e.g. cp1250 [default: detect it per file].")
 @click.option("--license", "license_", help="License for the dataset card [default: other].")
 @click.option("--push-to-hub", "repo_id", help="After building, upload to this Hub dataset repo.")
 @click.option("--private", is_flag=True, help="With --push-to-hub: create the repo private.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size, templates_dir, config_file,
           cache_dir, no_cache, batch_size, concurrency, temperature, model_items_per_doc, num_proc, engine, strict,
-          license_, repo_id, private, quiet) -> None:
+          encoding, license_, repo_id, private, quiet) -> None:
     """Build the dataset from SEEDS_DIR (default ./seeds) into OUT_DIR (default ./out)."""
     from dsgen.build import build as run_build
     from dsgen.config import load_config
@@ -87,7 +88,7 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
                 base_url=base_url, seed=seed, test_size=test_size, templates_dir=templates_dir, cache_dir=cache_dir,
                 use_cache=False if no_cache else None, batch_size=batch_size, concurrency=concurrency,
                 temperature=temperature, model_items_per_doc=model_items_per_doc, num_proc=num_proc, engine=engine,
-                strict=True if strict else None, license=license_,
+                strict=True if strict else None, encoding=encoding, license=license_,
             )
             result = run_build(config, progress=progress)
         except DsgenError as exc:

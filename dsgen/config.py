@@ -32,6 +32,7 @@ class BuildConfig:
     cache_dir: Path | None = None  # model-call cache; None = ~/.cache/dsgen
     use_cache: bool = True
     strict: bool = False
+    encoding: str | None = None  # of input files that are not UTF-8; None = detect it per file
     num_proc: int = 1  # worker processes (local engine) or Ray workers for the templated passes
     engine: str = "local"  # "local" (this machine) or "ray" (a Ray cluster, see docs/scale.md)
     batch_size: int = 8
@@ -71,6 +72,13 @@ class BuildConfig:
             raise ConfigError(f"--items-per-doc must be >= 1, got {self.model_items_per_doc}")
         if not 0 <= self.temperature < float("inf"):  # NaN fails too
             raise ConfigError(f"--temperature must be a number >= 0 (0 = greedy), got {self.temperature}")
+        if self.encoding is not None:
+            try:
+                b"\0\0\0\0".decode(self.encoding)  # LookupError too for codecs that are not text (base64)
+            except LookupError:
+                raise ConfigError(f"unknown encoding {self.encoding!r} (e.g. cp1250, iso-8859-2, cp1254, gbk)") from None
+            except UnicodeError:
+                pass  # a text encoding: these bytes just are not valid in it
         if self.backend == "openai" and not self.model:
             raise ConfigError("--backend openai needs --model (the model name the server serves)")
         self.selected_passes()

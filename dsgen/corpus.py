@@ -9,6 +9,7 @@ under ``skipped`` in ``build-report.json``:
 - ``too_large``: over ``MAX_FILE_BYTES``
 - ``binary_file``, ``unknown_encoding``: not text (UTF-8, UTF-16/32 with a BOM and
   detectable legacy encodings such as Latin-1/Windows-1252 are decoded)
+- ``decode_error``: neither UTF-8 nor the encoding the user named (``--encoding``)
 - ``unreadable``: an OS error (permissions, a dangling or looping symlink)
 - ``invalid_json``, ``missing_text``: one JSONL line (``file.jsonl#L<n>``); the
   file's other lines are kept
@@ -100,15 +101,16 @@ def _printable_path(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
-    """Read every article under ``root``.
+def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_FILE_BYTES,
+                encoding: str | None = None) -> Corpus:
+    """Read every article under ``root`` (``encoding``: see :func:`read_file`).
 
     Raises:
         CorpusError: the folder is missing or holds no usable article, or (with
             ``strict``) any file is skipped.
     """
     skipped: list[Skip] = []
-    documents = list(iter_corpus(root, skipped, strict=strict, max_bytes=max_bytes))
+    documents = list(iter_corpus(root, skipped, strict=strict, max_bytes=max_bytes, encoding=encoding))
     if not documents:
         reasons = ", ".join(sorted({s.reason for s in skipped})) or "no files"
         raise CorpusError(f"no usable articles in {root} ({reasons})")
@@ -116,7 +118,8 @@ def load_corpus(root: str | Path, *, strict: bool = False, max_bytes: int = MAX_
 
 
 def iter_corpus(root: str | Path, skipped: list[Skip], *, strict: bool = False,
-                max_bytes: int = MAX_FILE_BYTES, map_fn: Callable = map) -> Iterator[Document]:
+                max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None,
+                map_fn: Callable = map) -> Iterator[Document]:
     """The documents of :func:`load_corpus` one at a time (memory stays flat); what
     is skipped is appended to ``skipped``. Raises like :func:`load_corpus`, except
     that an empty result is the caller's to judge.
@@ -138,7 +141,7 @@ def iter_corpus(root: str | Path, skipped: list[Skip], *, strict: bool = False,
             raise CorpusError(f"{skip.source}: {skip.reason}{detail} (strict mode stops at the first unusable input)")
         skipped.append(skip)
 
-    for found in map_fn(partial(read_file, max_bytes=max_bytes), _listing(root)):
+    for found in map_fn(partial(read_file, max_bytes=max_bytes, encoding=encoding), _listing(root)):
         for item in found:
             if isinstance(item, Skip):
                 record(item)
@@ -199,8 +202,11 @@ def file_batches(jobs: Iterable[FileJob | Skip], max_files: int = 64,
         yield batch
 
 
-def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Document | Skip]:
+def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None) -> list[Document | Skip]:
     """The documents of one file (or why it, or a record of it, was skipped), in order.
+
+    ``encoding`` decodes a file that is not UTF-8 (and has no byte-order mark);
+    ``None`` detects it (see :func:`~dsgen.readers.decode`).
 
     A pure function of the file, so it can run in any process. A :class:`Skip`
     passes through unchanged.
@@ -221,7 +227,7 @@ def read_file(job: FileJob | Skip, max_bytes: int = MAX_FILE_BYTES) -> list[Docu
             data = f.read(max_bytes + 1)  # the file may grow after stat()
         if len(data) > max_bytes:
             return [Skip(rel, "too_large", f"more than {max_bytes} bytes")]
-        articles = read_articles(data, path.suffix.lower(), rel)
+        articles = read_articles(data, path.suffix.lower(), rel, encoding)
     except InputRejected as exc:
         return [Skip(rel, exc.reason, exc.detail)]
     except CorpusError as exc:

@@ -82,13 +82,15 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _MAX_CONTROL_SHARE = 0.01
 
 
-def decode(data: bytes) -> tuple[str, str]:
+def decode(data: bytes, fallback: str | None = None) -> tuple[str, str]:
     """Decode bytes to text, returning ``(text, encoding)``.
 
-    A byte-order mark wins; then strict UTF-8; then Windows-1252 or -1250 when
-    either reads as plausible text; otherwise charset detection, preferring
-    Windows-1252 among equally good guesses. Raises :class:`InputRejected` for
-    binary data or an undetectable encoding.
+    A byte-order mark wins; then strict UTF-8; then ``fallback``, the encoding the
+    user names for files that are not UTF-8, if any. Otherwise Windows-1252 or
+    -1250 when either reads as plausible text, then charset detection, preferring
+    Windows-1252 among equally good guesses: short texts in other encodings can be
+    misread, which is what ``fallback`` is for. Raises :class:`InputRejected` for
+    binary data, bytes that ``fallback`` cannot decode, or an undetectable encoding.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -102,6 +104,11 @@ def decode(data: bytes) -> tuple[str, str]:
         return _check_printable(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
+    if fallback is not None:
+        try:
+            return _check_printable(data.decode(fallback)), fallback
+        except UnicodeDecodeError as exc:
+            raise InputRejected("decode_error", f"neither UTF-8 nor {fallback} (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     legacy = _legacy_decode(data)
     if legacy is not None:
         return _check_printable(legacy[0]), legacy[1]
@@ -319,13 +326,14 @@ def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
     return out
 
 
-def read_articles(data: bytes, suffix: str, source: str) -> list[RawArticle | BadRecord]:
-    """Articles (and unusable records) in one file's bytes, by file suffix.
+def read_articles(data: bytes, suffix: str, source: str, encoding: str | None = None) -> list[RawArticle | BadRecord]:
+    """Articles (and unusable records) in one file's bytes, by file suffix
+    (``encoding``: see :func:`decode`).
 
     Raises:
         InputRejected: the file as a whole cannot be read.
     """
-    text, _ = decode(data)
+    text, _ = decode(data, encoding)
     if suffix == ".jsonl":
         return read_jsonl(text, source)
     if suffix in (".html", ".htm"):

@@ -381,6 +381,46 @@ def test_decode_recovers_the_text(text, encoding):
     assert decoded == text
 
 
+# Short texts that detection reads in a neighbouring encoding (Czech ISO-8859-2 as
+# cp1250, Turkish cp1254 as cp1252): the user names the encoding.
+NAMED_ENCODINGS = [
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy v roce 2021.", "iso-8859-2"),
+    ("İstanbul'da şirket yüzde 5 büyüdü ve çalışan sayısı arttı.", "cp1254"),
+]
+
+
+@pytest.mark.parametrize("text, encoding", NAMED_ENCODINGS)
+def test_decode_uses_the_encoding_the_user_names_for_files_that_are_not_utf8(text, encoding):
+    assert decode(text.encode(encoding), encoding) == (text, encoding)
+    assert decode(text.encode("utf-8"), encoding) == (text, "utf-8")  # UTF-8 files stay UTF-8
+
+
+def test_build_with_encoding_reads_the_named_encoding_and_skips_what_it_cannot_decode(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    turkish = NAMED_ENCODINGS[1][0]
+    (seeds / "a.txt").write_bytes(turkish.encode("cp1254"))
+    (seeds / "b.txt").write_text(SEED_FILES[0].read_text(encoding="utf-8"), encoding="utf-8")
+    (seeds / "c.txt").write_bytes("Bir şirket 2021'de büyüdü.".encode("cp1254") + b" \x81")  # 0x81 is not cp1254
+    out = tmp_path / "out"
+    result = run_cli("build", seeds, "-o", out, "--templates", TEMPLATES, "--backend", "none", "-q", "--encoding", "cp1254")
+    assert result.exit_code == 0, result.output
+    docs = documents(out)
+    assert docs["a.txt"]["text"] == turkish
+    assert docs["b.txt"]["text"] == normalize_text(SEED_FILES[0].read_text(encoding="utf-8"))
+    report = json.loads((out / "build-report.json").read_text())
+    assert report["skipped"] == [{"source": "c.txt", "reason": "decode_error",
+                                  "detail": "neither UTF-8 nor cp1254 (byte 0x81 at offset 27)"}]
+    assert report["config"]["encoding"] == "cp1254"
+
+
+@pytest.mark.parametrize("name, words", [("cp9999", ["unknown encoding", "cp9999"]), ("base64", ["unknown encoding", "base64"])])
+def test_an_encoding_python_cannot_decode_text_with_is_a_one_line_error(tmp_path, name, words):
+    result = run_cli("build", SEEDS, "-o", tmp_path / "out", "--backend", "none", "-q", "--encoding", name)
+    assert_one_line_error(result, *words)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     "data, reason",
     [
