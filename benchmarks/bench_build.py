@@ -12,7 +12,9 @@ files of ``--corpus``), runs the build in a subprocess and prints article-text M
 RSS (largest single process, from ``getrusage(RUSAGE_CHILDREN)`` of a fresh
 intermediary so each run is measured alone); then the time and RSS ratios of each
 size to the previous one, and ``--num-proc 2`` against ``--num-proc 1`` (same output
-bytes checked).
+bytes checked). Then one long article per ``--long-sizes`` K (the text of the first K
+articles as one file, so each holds thousands of sentences and facts): the time ratio
+shows whether work within an article grows linearly too.
 
 Model part (``--model``, slow): model passes' generated tokens/s against raw batched
 ``model.generate`` on the very prompts the passes sent (``raw_generate.py``), and the
@@ -119,6 +121,38 @@ def templated(args) -> None:
           f"= {one['wall'] / two['wall']:.2f}x faster; identical output: {same_output(args.work / 'np1', args.work / 'np2')}")
     print(f"  CPU: --num-proc 1 {one['cpu']:.1f} s ({one['main_cpu']:.1f} s main process); --num-proc 2 "
           f"{two['cpu']:.1f} s ({two['main_cpu']:.1f} s main process, the rest in the 2 workers)")
+    long_articles(args)
+
+
+def long_articles(args) -> None:
+    """One article made of the text of the first K corpus articles, for each K."""
+    sizes = [int(s) for s in args.long_sizes.split(",") if s]
+    if not sizes:
+        return
+    from dsgen.boilerplate import BoilerplateRules
+    from dsgen.corpus import load_corpus
+
+    corpus, _ = corpus_of(max(sizes), args.work, args.corpus)
+    rules = BoilerplateRules.load(REPO / "templates" / "boilerplate.yaml")
+    bodies = []  # without boilerplate: an "About the author" line would end the long article there
+    for doc in load_corpus(corpus).documents[: max(sizes)]:
+        kept, at = [], 0
+        for span in rules.spans(doc.text):
+            kept.append(doc.text[at : span.start])
+            at = span.end
+        bodies.append("".join(kept) + doc.text[at:])
+    rows = []
+    for k in sizes:
+        folder = args.work / f"long-{k}"
+        folder.mkdir(exist_ok=True)
+        text = "\n\n".join(bodies[:k])
+        (folder / "article.txt").write_text(text, encoding="utf-8")
+        r = measure(build_cmd(folder, args.work / f"long-out-{k}", 1))
+        rows.append((k, len(text.encode("utf-8")) / 1e6, r))
+        print(f"one article of {k} articles' text ({rows[-1][1]:.2f} MB): {r['wall']:.2f} s wall, {r['cpu']:.2f} CPU-s, "
+              f"peak RSS {r['maxrss_mb']:.0f} MB", flush=True)
+    for (k0, mb0, r0), (k1, mb1, r1) in zip(rows, rows[1:]):
+        print(f"{mb1 / mb0:.1f}x the article: CPU x{r1['cpu'] / r0['cpu']:.2f}, peak RSS x{r1['maxrss_mb'] / r0['maxrss_mb']:.2f}")
 
 
 # ----------------------------------------------------------------------------- model passes
@@ -203,6 +237,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000", help="corpus sizes [100,1000,10000]")
     parser.add_argument("--corpus", type=Path, help="take articles from this folder instead of generating them")
     parser.add_argument("--speedup-size", type=int, default=1000, help="corpus size for --num-proc 1 vs 2 [1000]")
+    parser.add_argument("--long-sizes", default="200,800", help="articles joined into one long article, per run [200,800]")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each for --num-proc 1 vs 2 (best kept) [3]")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dsgen-bench"), help="scratch folder")
     parser.add_argument("--no-templated", action="store_true", help="skip the templated part")
