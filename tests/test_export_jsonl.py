@@ -25,8 +25,8 @@ def _read(path):
 def test_writes_one_file_per_config_and_split(built, tmp_path):
     written = export_jsonl(built, tmp_path / "jsonl")
     assert written == [tmp_path / "jsonl" / c / f"{s}.jsonl" for c in CONFIG_NAMES for s in SPLITS]
-    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "jsonl").rglob("*") if p.is_file()) == sorted(
-        p.relative_to(tmp_path) for p in written)  # no partial files left behind
+    assert sorted(p for p in (tmp_path / "jsonl").rglob("*") if p.is_file()) == sorted(
+        written + [tmp_path / "jsonl" / ".dsgen-export.json"])  # no partial files left; the record of what was written
 
 
 @pytest.mark.parametrize("config", CONFIG_NAMES)
@@ -152,3 +152,25 @@ def test_export_into_the_dataset_folder_is_refused(built_copy, dest):
     assert_one_line_error(_run("export", built_copy, "-o", built_copy / dest), "dataset folder",
                           "choose a folder outside it")
     assert folder_tree(built_copy) == before
+
+
+@pytest.mark.parametrize("mine", ["qa/train.jsonl", "qa"])
+def test_export_does_not_overwrite_a_file_it_did_not_write(built, tmp_path, mine):
+    dest = tmp_path / "exported"
+    (dest / mine).parent.mkdir(parents=True, exist_ok=True)
+    (dest / mine).write_text("my own rows\n")
+    (dest / "notes.txt").write_text("mine\n")
+    before = folder_tree(tmp_path)
+    assert_one_line_error(_run("export", built, "-o", dest), str(dest / mine), "not written by dsgen export",
+                          "move it away")
+    assert folder_tree(tmp_path) == before
+
+
+def test_export_does_not_overwrite_its_earlier_file_once_the_user_edited_it(built, tmp_path):
+    dest = tmp_path / "exported"
+    assert _run("export", built, "-o", dest).exit_code == 0
+    edited = dest / "qa" / "train.jsonl"
+    edited.write_text("".join(edited.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
+    before = folder_tree(tmp_path)
+    assert_one_line_error(_run("export", built, "-o", dest), str(edited), "changed since")
+    assert folder_tree(tmp_path) == before
