@@ -23,7 +23,7 @@ from typing import Any
 import jsonlines
 from datasets import ClassLabel
 
-from dsgen.atomic_dir import make_work_dir, remove_stale
+from dsgen.atomic_dir import make_work_dir, missing_folders, remove_empty, remove_stale
 from dsgen.build_files import build_seeds_dir, build_shards, shard_rows
 from dsgen.errors import DsgenError
 from dsgen.features import FEATURES
@@ -39,8 +39,9 @@ def export_jsonl(out_dir: str | Path, dest: str | Path) -> list[Path]:
 
     All or nothing: the files are written into a hidden work folder beside ``dest`` and
     moved into place only once every one of them is complete, so a damaged build leaves
-    ``dest`` as it was. Files of an earlier export are replaced, other files in ``dest``
-    are kept. Returns the written paths (config, then split order).
+    ``dest`` as it was, and no folder that the export created. Files of an earlier export
+    are replaced, other files in ``dest`` are kept. Returns the written paths (config,
+    then split order).
 
     Raises:
         DsgenError: ``out_dir`` holds no complete, readable dsgen build; ``dest`` is or
@@ -56,6 +57,7 @@ def export_jsonl(out_dir: str | Path, dest: str | Path) -> list[Path]:
     _check_destination(out_dir, dest, root, configs)
     earlier = _read_record(root)
     _refuse_files_not_exported(dest, names, earlier)
+    created = [root / c for c in configs if not os.path.lexists(root / c)] + missing_folders(root)
     had_record = os.path.lexists(root / RECORD)
     work, moved, recorded, done = None, 0, False, False
     try:
@@ -83,8 +85,10 @@ def export_jsonl(out_dir: str | Path, dest: str | Path) -> list[Path]:
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
-        if not done and recorded and not moved and not had_record:
-            (root / RECORD).unlink(missing_ok=True)
+        if not done:
+            if recorded and not moved and not had_record:
+                (root / RECORD).unlink(missing_ok=True)
+            remove_empty(created)
     return [dest / name for name in names]
 
 

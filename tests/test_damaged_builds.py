@@ -88,6 +88,12 @@ def test_failed_export_names_the_file_and_writes_nothing(built_copy, tmp_path, d
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no work folder left
 
 
+def test_failed_export_to_new_nested_folders_leaves_none_of_them(built_copy, tmp_path):
+    _garbage_shard(built_copy)
+    _assert_one_error_line(_run("export", built_copy, "-o", tmp_path / "a" / "b" / "c"), QA_TEST)
+    assert not (tmp_path / "a").exists()
+
+
 def test_failed_export_leaves_an_earlier_export_untouched(built_copy, tmp_path):
     dest = tmp_path / "exported"
     assert _run("export", built_copy, "-o", dest).exit_code == 0
