@@ -34,6 +34,26 @@ def make_work_dir(out_dir: Path) -> Path:
             continue
 
 
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first: what
+    :func:`make_work_dir` and the job after it may create, for :func:`remove_empty`."""
+    missing = []
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; a failed job leaves no trace."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty (something else was put there), or already gone
+
+
 def remove_stale(out_dir: Path) -> list[Path]:
     """Clean up after killed builds; returns the folders removed.
 

@@ -28,6 +28,7 @@ from dsgen.corpus import Skip, file_batches, iter_corpus
 from dsgen.dedupe import Deduper
 from dsgen.errors import ConfigError, CorpusError
 from dsgen.features import CONFIG_NAMES, SPLITS
+from dsgen.folders import is_within
 from dsgen.passes import MODEL_PASSES, PassContext, get_pass
 from dsgen.rows import MessageRenderer
 from dsgen.split import assign_splits
@@ -214,11 +215,11 @@ def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
                           "give the folder of articles (`dsgen build SEEDS_DIR -o OUT_DIR`)")
     out, seeds = out_dir.resolve(), seeds_dir.resolve()
     for what, folder, resolved in (("seeds", seeds_dir, seeds), ("templates", templates_dir, templates_dir.resolve())):
-        if out == resolved or out in resolved.parents:
+        if is_within(resolved, out):
             where = "is" if out == resolved else f"holds {folder},"
             raise ConfigError(f"output folder {out_dir} {where} the {what} folder, and a build replaces its output "
                               "folder as a whole; choose another output folder")
-    if seeds in out.parents:
+    if is_within(out, seeds):  # (the seeds folder itself was refused above)
         raise ConfigError(f"output folder {out_dir} is inside the seeds folder {seeds_dir}, where later builds "
                           "would read it as articles; choose a folder outside it")
     if out_dir.is_file():
@@ -413,10 +414,10 @@ def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str
     elif backend is not None and hasattr(backend, "stats"):
         model_stats = backend.stats if isinstance(backend.stats, dict) else vars(backend.stats)
     return {
-        "config": {
-            "seeds_dir": str(config.seeds_dir), "passes": list(config.selected_passes()), "backend": config.backend,
-            "model": getattr(backend, "model_id", None), "seed": config.seed, "test_size": config.test_size,
-            "encoding": config.encoding,
+        "config": {  # seeds_dir absolute, so that `dsgen export`, run from any folder, can refuse to write into it
+            "seeds_dir": str(Path(config.seeds_dir).absolute()), "passes": list(config.selected_passes()),
+            "backend": config.backend, "model": getattr(backend, "model_id", None), "seed": config.seed,
+            "test_size": config.test_size, "encoding": config.encoding,
         },
         "documents": {"read": len(metas), "train": sum(1 for m in metas if splits[m.doc_id] == "train"),
                       "test": sum(1 for m in metas if splits[m.doc_id] == "test")},

@@ -61,6 +61,28 @@ def shard_rows(out_dir: str | Path, config: str, split: str) -> Iterator[dict[st
         raise DsgenError(f"cannot read {where}: {exc.strerror or exc}; {_HINT}") from None
 
 
+def build_seeds_dir(out_dir: str | Path) -> Path:
+    """The seeds folder the build in ``out_dir`` read, from ``build-report.json``.
+
+    Builds record it absolute; a relative one (from an older dsgen) is taken from the
+    current folder, the best guess left.
+
+    Raises:
+        DsgenError: the report cannot be read or does not name the folder.
+    """
+    try:
+        report = json.loads((Path(out_dir) / "build-report.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DsgenError(f"cannot read build-report.json: {exc.strerror or exc}; rebuild it") from None
+    except ValueError:  # not UTF-8, or not JSON
+        raise DsgenError("cannot read build-report.json: not a JSON build report; rebuild it") from None
+    seeds = report.get("config") if isinstance(report, dict) else None
+    seeds = seeds.get("seeds_dir") if isinstance(seeds, dict) else None
+    if not isinstance(seeds, str) or not seeds:
+        raise DsgenError("build-report.json does not name the seeds folder (config.seeds_dir); rebuild it")
+    return Path(seeds)
+
+
 def rejected_records(out_dir: str | Path) -> Iterator[dict[str, Any]]:
     """The records of ``rejected.jsonl``; a line that is not one is a DsgenError naming it."""
     path = Path(out_dir) / "rejected.jsonl"

@@ -171,7 +171,10 @@ def push(out_dir, repo_id, private, token, revision, force) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True, help="Output format.")
 @click.option("-o", "--dest", type=click.Path(path_type=Path, file_okay=False), help="Destination [default: OUT_DIR/jsonl].")
 def export(out_dir, fmt, dest) -> None:
-    """Write every config and split of OUT_DIR as JSONL files."""
+    """Write every config and split of OUT_DIR as JSONL files, DEST/<config>/<split>.jsonl.
+
+    An earlier export to DEST is replaced; other files there are kept, and a file that
+    no export wrote is never overwritten."""
     from dsgen.jsonl_export import export_jsonl
 
     try:

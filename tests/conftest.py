@@ -33,6 +33,12 @@ def assert_one_line_error(result, *words):
         assert word in error_lines[0], result.output
 
 
+def folder_tree(root: Path) -> dict[str, bytes | str]:
+    """Every file and folder under ``root``, hidden ones too (files with their bytes), to
+    show that a refused or failed command left it as it was."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else "dir" for p in sorted(root.rglob("*"))}
+
+
 def templated_build(seeds: Path, out: Path, **overrides):
     """Run the templated passes only (no model), like `dsgen build --backend none`."""
     from dsgen.build import build

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, folder_tree
 from dsgen.cli import cli
 
 QA_TEST = "dataset/qa/test-00000-of-00001.parquet"
@@ -88,28 +88,36 @@ def test_failed_export_names_the_file_and_writes_nothing(built_copy, tmp_path, d
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no work folder left
 
 
+def test_failed_export_to_new_nested_folders_leaves_none_of_them(built_copy, tmp_path):
+    _garbage_shard(built_copy)
+    _assert_one_error_line(_run("export", built_copy, "-o", tmp_path / "a" / "b" / "c"), QA_TEST)
+    assert not (tmp_path / "a").exists()
+
+
 def test_failed_export_leaves_an_earlier_export_untouched(built_copy, tmp_path):
     dest = tmp_path / "exported"
-    (dest / "qa").mkdir(parents=True)
-    (dest / "qa" / "train.jsonl").write_text("earlier export\n")
+    assert _run("export", built_copy, "-o", dest).exit_code == 0
     (dest / "notes.txt").write_text("mine\n")
+    before = folder_tree(dest)
     _label_out_of_range(built_copy)  # the last file exported, so every other one could be written
 
     _assert_one_error_line(_run("export", built_copy, "-o", dest), FACT_CHECK_TEST)
-    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["notes.txt", "qa", "qa/train.jsonl"]
-    assert (dest / "qa" / "train.jsonl").read_text() == "earlier export\n"
-    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+    assert folder_tree(dest) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported", "out"]  # no work folder left
 
 
-def test_export_replaces_its_files_and_keeps_other_files(built_copy, tmp_path):
+def test_export_replaces_its_earlier_export_and_keeps_other_files(built_copy, tmp_path):
     dest = tmp_path / "exported"
-    (dest / "qa").mkdir(parents=True)
-    (dest / "qa" / "train.jsonl").write_text("earlier export\n")
+    assert _run("export", built_copy, "-o", dest).exit_code == 0
     (dest / "notes.txt").write_text("mine\n")
+    (dest / "qa" / "notes.txt").write_text("mine too\n")
+    shard = built_copy / "dataset" / "qa" / "train-00000-of-00001.parquet"
+    pq.write_table(pq.read_table(shard).slice(1), shard)  # the build changed: one row fewer
+    earlier = (dest / "qa" / "train.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
 
     result = _run("export", built_copy, "-o", dest)
     assert result.exit_code == 0, result.output
-    assert (dest / "notes.txt").read_text() == "mine\n"
-    assert (dest / "qa" / "train.jsonl").read_text() != "earlier export\n"
+    assert (dest / "qa" / "train.jsonl").read_text(encoding="utf-8") == "".join(earlier[1:])
+    assert (dest / "notes.txt").read_text() == "mine\n" and (dest / "qa" / "notes.txt").read_text() == "mine too\n"
     assert len(list(dest.rglob("*.jsonl"))) == 8
-    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported", "out"]  # no work folder left
