@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -41,7 +42,60 @@ class _Progress:
         self.bars.clear()
 
 
-@click.group()
+#: Characters that end a line (``str.splitlines``), written escaped in an error line.
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage mistake (unknown option or command, missing argument, bad value) shown
+    as one line, like every other dsgen error, instead of click's usage block."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        hint = ""
+        if self.ctx is not None and self.ctx.command.get_help_option(self.ctx) is not None:
+            names = self.ctx.command.get_help_option_names(self.ctx)
+            hint = f" (see '{self.ctx.command_path} {max(names, key=len)}')"
+        message = self.format_message().translate(_LINE_BREAKS)  # an argument may hold a newline
+        message = message[:-1] if message.endswith(".") else message
+        click.echo(f"Error: {message}{hint}", file=file, err=file is None, color=self.ctx.color if self.ctx else None)
+
+
+#: Raised for a bare ``dsgen`` to show the help (click >= 8.2; older versions show it
+#: without an exception).
+_HELP_FOR_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", OneLineUsageError)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors(ctx: click.Context):
+    try:
+        yield
+    except (OneLineUsageError, _HELP_FOR_NO_ARGS):
+        raise  # already one line, or the help a bare `dsgen` asks for
+    except click.UsageError as exc:
+        raise OneLineUsageError(exc.format_message(), exc.ctx or ctx) from exc
+
+
+class _Command(click.Command):
+    """A dsgen command: usage errors raised while parsing or running it become
+    :class:`OneLineUsageError`. Help output is unchanged."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with _one_line_usage_errors(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage_errors(ctx):
+            return super().invoke(ctx)
+
+
+class _Group(_Command, click.Group):
+    """The dsgen group: the same for its own options and an unknown command name, and
+    its commands are :class:`_Command`."""
+
+    command_class = _Command
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="dsgen")
 def cli() -> None:
     """dsgen: turn a folder of articles into validated QA, summarization and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 import types
@@ -11,6 +12,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from dsgen.errors import ConfigError
 from dsgen.passes import MODEL_PASSES, TEMPLATE_PASSES
+from dsgen.passes.options import PASS_OPTIONS
 
 BACKENDS = ("transformers", "openai", "fake", "none")
 ENGINES = ("local", "ray")
@@ -43,7 +45,7 @@ class BuildConfig:
     license: str = "other"
     language: str = "en"
     pretty_name: str = "dsgen synthetic QA, summarization and fact-check dataset"
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # [build.options]: see dsgen/passes/options.py
 
     def selected_passes(self) -> tuple[str, ...]:
         if self.passes is not None:
@@ -81,6 +83,7 @@ class BuildConfig:
                 pass  # a text encoding: these bytes just are not valid in it
         if self.backend == "openai" and not self.model:
             raise ConfigError("--backend openai needs --model (the model name the server serves)")
+        _check_pass_options(self.options)
         self.selected_passes()
         return self
 
@@ -177,6 +180,26 @@ def _check_type(key: str, value: Any) -> None:
     check, expected = _FIELD_CHECKS[key]
     if not check(value):
         raise ConfigError(f"config key {key!r} must be {expected}, got {_show(value)}")
+
+
+def _check_pass_options(options: dict[str, Any]) -> None:
+    """Raise ``ConfigError`` for a ``[build.options]`` key that no pass reads, or a value
+    of the wrong type or out of range (declared in ``dsgen/passes/options.py``).
+
+    A misspelt option would otherwise be ignored, and a wrong value would fail deep in a
+    pass or quietly change what it does.
+    """
+    for key, value in options.items():
+        option = PASS_OPTIONS.get(key)
+        if option is None:
+            if key in _FIELD_CHECKS:
+                raise ConfigError(f"{key!r} is a [build] key, not a pass option: move it out of [build.options]")
+            close = difflib.get_close_matches(str(key), PASS_OPTIONS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown pass option {key!r} in [build.options]{hint} "
+                              f"(known: {', '.join(sorted(PASS_OPTIONS))})")
+        if not option.accepts(value):
+            raise ConfigError(f"pass option {key!r} ([build.options]) must be {option.expected}, got {_show(value)}")
 
 
 def _show(value: Any) -> str:

@@ -13,6 +13,8 @@ fall back to ``evaluate.load()``, which needs the network).
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,18 @@ class _FunctionTag(str):
     """Dumps as ``!function utils.name`` (lm-eval's YAML tag)."""
 
 
+class _OneLine(str):
+    """A value that must read back exactly, such as a folder path: plain or quoted
+    as YAML chooses, double-quoted with escapes when it holds line breaks or
+    characters YAML cannot carry raw (never a block, which reads like prose)."""
+
+
+#: What cannot stand raw on one line of YAML: line breaks (``\n``, ``\r``, NEL,
+#: U+2028/9), characters outside YAML's printable set (control characters) and the
+#: byte order mark. All legal in a folder name.
+_NOT_ONE_LINE = re.compile("[^\t -~\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
@@ -99,6 +113,12 @@ _Dumper.add_representer(_FunctionTag, lambda dumper, value: dumper.represent_sca
 _Dumper.add_representer(
     str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style=_str_style(value))
 )
+_Dumper.add_representer(
+    _OneLine,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", str(value), style='"' if _NOT_ONE_LINE.search(value) else None
+    ),
+)
 
 
 def _mean(name: str) -> dict[str, Any]:
@@ -112,9 +132,9 @@ def task_definitions(dataset_path: str, revision: str | None = None) -> dict[str
     line) stay separable; the instruction from the ``messages`` column goes in
     ``description``, which lm-eval prints once before the examples.
     """
-    common: dict[str, Any] = {"dataset_path": dataset_path}
+    common: dict[str, Any] = {"dataset_path": _OneLine(dataset_path)}
     if revision:
-        common["dataset_kwargs"] = {"revision": revision}
+        common["dataset_kwargs"] = {"revision": _OneLine(revision)}
     common.update({"test_split": "test", "fewshot_split": "train", "metadata": {"version": 1.0}})
     return {
         "dsgen_qa": {
@@ -171,10 +191,11 @@ def write_harness_tasks(
     if (dataset_dir is None) == (repo_id is None):
         raise ValueError("give exactly one of dataset_dir or repo_id")
     if repo_id is not None:
-        source, path = f"Hub dataset {repo_id}" + (f" (revision {revision})" if revision else ""), repo_id
+        path = repo_id
+        source = f"Hub dataset {_comment(repo_id)}" + (f" (revision {_comment(revision)})" if revision else "")
     else:
         path = str(Path(dataset_dir).resolve())
-        source = f"dataset folder {path}"
+        source = f"dataset folder {_comment(path)}"
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     header = f"# lm-evaluation-harness task written by dsgen; reads the {source}.\n"
@@ -193,6 +214,15 @@ def write_harness_tasks(
         group.unlink(missing_ok=True)
     written.append(_write(folder / "utils.py", UTILS))
     return written
+
+
+def _comment(value: str) -> str:
+    """``value`` for a comment line: as it is when it fits on one line, else as a YAML
+    double-quoted string, whose escapes keep a newline in a folder name from ending
+    the comment and turning the rest of the name into YAML."""
+    if not _NOT_ONE_LINE.search(value):
+        return value
+    return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=sys.maxsize).rstrip("\n")
 
 
 def _dump(spec: dict[str, Any]) -> str:

@@ -22,13 +22,15 @@ TEMPLATES = REPO / "templates"
 
 
 def assert_one_line_error(result, *words):
-    """A CLI run (click's ``CliRunner``) that failed the way users should see: exactly one
-    ``Error: ...`` line holding ``words``, no traceback, no uncaught exception."""
+    """A CLI run (click's ``CliRunner``) that failed the way users should see: its whole
+    output one ``Error: ...`` line holding ``words`` (no usage block, no traceback), no
+    uncaught exception."""
     assert result.exit_code != 0, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(error_lines) == 1, result.output
+    assert result.output.strip() == error_lines[0], result.output
     for word in words:
         assert word in error_lines[0], result.output
 

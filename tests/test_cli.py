@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEEDS, TEMPLATES
+from conftest import SEEDS, TEMPLATES, assert_one_line_error
 from dsgen.cli import cli
 
 
@@ -111,10 +111,55 @@ def test_validate_flags_split_leakage(built_copy):
 )
 def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
     result = CliRunner().invoke(cli, args + ["-o", str(tmp_path / "out")])
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
-    assert len(error_lines) == 1 and message in error_lines[0], result.output
+    assert_one_line_error(result, message)
+
+
+@pytest.mark.parametrize(
+    "args, command, message",
+    [
+        (["--bogus"], "dsgen", "No such option '--bogus'"),
+        (["biuld"], "dsgen", "No such command 'biuld'"),
+        (["build", "--bogus"], "dsgen build", "No such option '--bogus'"),
+        (["build", "--backend", "gpu"], "dsgen build", "Invalid value for '--backend': 'gpu' is not one of"),
+        (["build", "--engine", "spark"], "dsgen build", "Invalid value for '--engine': 'spark' is not one of"),
+        (["build", "--seed", "x"], "dsgen build", "Invalid value for '--seed': 'x' is not a valid integer"),
+        (["build", "--num-proc", "1.5"], "dsgen build", "Invalid value for '--num-proc': '1.5' is not a valid integer"),
+        (["build", "--test-size", "big"], "dsgen build", "Invalid value for '--test-size': 'big' is not a valid float"),
+        (["build", "-o"], "dsgen build", "Option '-o' requires an argument"),
+        (["build", "seeds", "more-seeds"], "dsgen build", "Got unexpected extra argument (more-seeds)"),
+        (["build", "seeds", "two\nlines"], "dsgen build", "Got unexpected extra argument (two\\nlines)"),
+        (["build", "--templates", "{file}"], "dsgen build", "is a file"),
+        (["validate"], "dsgen validate", "Missing argument 'OUT_DIR'"),
+        (["validate", "{missing}"], "dsgen validate", "Invalid value for 'OUT_DIR': Directory"),
+        (["validate", "{tmp}", "--max-failures", "many"], "dsgen validate", "'many' is not a valid integer"),
+        (["validate", "--bogus"], "dsgen validate", "No such option '--bogus'"),
+        (["stats"], "dsgen stats", "Missing argument 'OUT_DIR'"),
+        (["stats", "{tmp}", "--csv"], "dsgen stats", "No such option '--csv'"),
+        (["inspect", "{missing}"], "dsgen inspect", "does not exist"),
+        (["push", "{tmp}"], "dsgen push", "Missing argument 'REPO_ID'"),
+        (["push", "{missing}", "me/news"], "dsgen push", "does not exist"),
+        (["push", "{tmp}", "me/news", "--public"], "dsgen push", "No such option '--public'"),
+        (["export"], "dsgen export", "Missing argument 'OUT_DIR'"),
+        (["export", "{tmp}", "--format", "csv"], "dsgen export", "Invalid value for '--format': 'csv' is not 'jsonl'"),
+        (["export", "{tmp}", "--dest"], "dsgen export", "Option '--dest' requires an argument"),
+    ],
+)
+def test_usage_mistakes_are_one_line_naming_the_help(args, command, message, tmp_path):
+    """Click prints a usage block, a hint and a blank line before the error; dsgen prints
+    the error and where the help is, on one line of stderr, with click's exit code 2."""
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    paths = {"tmp": tmp_path, "missing": tmp_path / "missing", "file": tmp_path / "notes.txt"}
+    result = CliRunner().invoke(cli, [a.format(**paths) for a in args], prog_name="dsgen")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    line, = result.stderr.splitlines()
+    assert line.startswith("Error: ") and message in line, line
+    assert line.endswith(f" (see '{command} --help')"), line
+
+
+def test_a_bare_dsgen_still_shows_the_help():
+    result = CliRunner().invoke(cli, [], prog_name="dsgen")
+    assert "Usage: dsgen [OPTIONS] COMMAND" in result.output and "Commands:" in result.output
 
 
 def _snapshot(root):

@@ -3,6 +3,8 @@ traceback, and a wrong value is refused rather than quietly used."""
 
 from __future__ import annotations
 
+import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +48,22 @@ def build(tmp_path, *args):
         # range checks still apply to values of the right type
         ("test_size = nan", ["--test-size", "nan"]),
         ("temperature = -inf", ["--temperature", "-inf"]),
+        # pass options: a traceback deep in a pass before
+        ("[build.options]\nclaims_per_label = \"six\"", ["pass option 'claims_per_label'", "integer >= 1", "'six'"]),
+        ("[build.options]\nclaims_per_label = [6]", ["'claims_per_label'", "integer >= 1", "[6]"]),
+        ("[build.options]\nsummary_sentences = \"3\"", ["'summary_sentences'", "integer >= 1", "'3'"]),
+        ("[build.options]\nmodel_context_chars = \"600\"", ["'model_context_chars'", "integer >= 1", "'600'"]),
+        ("[build.options]\nfake = 3", ["'fake'", "table", "3"]),
+        # pass options: silently used (rounded, negative, a bool as a number) before
+        ("[build.options]\nsummary_sentences = 2.5", ["'summary_sentences'", "integer >= 1", "2.5"]),
+        ("[build.options]\nsummary_sentences = -1", ["'summary_sentences'", "integer >= 1", "-1"]),
+        ("[build.options]\nclaims_per_label = 0", ["'claims_per_label'", "integer >= 1", "0"]),
+        ("[build.options]\nclaims_per_label = true", ["'claims_per_label'", "integer >= 1", "true"]),
+        ("[build.options]\nmodel_context_chars = 0", ["'model_context_chars'", "integer >= 1", "0"]),
+        ("[build.options]\nqa_free_generation = \"false\"", ["'qa_free_generation'", "true or false", "'false'"]),
+        ("[build.options]\nqa_free_generation = 1", ["'qa_free_generation'", "true or false", "1"]),
+        ("[build.options]\nrefutes_style = \"value\"", ["'refutes_style'", "'replace' or 'rewrite'", "'value'"]),
+        ("[options]\nrefutes_style = 5", ["'refutes_style'", "'replace' or 'rewrite'", "5"]),
     ],
 )
 def test_a_config_value_of_the_wrong_type_is_one_line_naming_the_key(toml, words, tmp_path):
@@ -54,6 +72,59 @@ def test_a_config_value_of_the_wrong_type_is_one_line_naming_the_key(toml, words
     result = build(tmp_path, "--config", config)
     assert_one_line_error(result, *words)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "toml, words",
+    [
+        ("claim_per_label = 2", ["unknown pass option 'claim_per_label'", "did you mean 'claims_per_label'?"]),
+        ("summary_sentence = 2", ["unknown pass option 'summary_sentence'", "did you mean 'summary_sentences'?"]),
+        ("refute_style = \"rewrite\"", ["unknown pass option 'refute_style'", "did you mean 'refutes_style'?"]),
+        ("colour = \"blue\"", ["unknown pass option 'colour' in [build.options] (known: claims_per_label, "]),
+        ("model_items_per_doc = 9", ["'model_items_per_doc' is a [build] key", "move it out of [build.options]"]),
+        ("temperature = 0.5", ["'temperature' is a [build] key"]),
+    ],
+)
+def test_a_pass_option_no_pass_reads_is_one_line_naming_the_known_ones(toml, words, tmp_path):
+    """A misspelt option was silently ignored before, and so was a [build] key put in
+    [build.options] (the build's own value replaced it)."""
+    config = tmp_path / "c.toml"
+    config.write_text("[build.options]\n" + toml + "\n", encoding="utf-8")
+    result = build(tmp_path, "--config", config)
+    assert_one_line_error(result, *words)
+    if "unknown" in words[0]:
+        for name in ("claims_per_label", "model_context_chars", "qa_free_generation", "refutes_style",
+                     "summary_sentences"):
+            assert name in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_pass_options_from_a_config_file_reach_the_passes(tmp_path):
+    import pyarrow.parquet as pq
+
+    config = tmp_path / "c.toml"
+    config.write_text("[build.options]\nsummary_sentences = 1\nclaims_per_label = 1\n", encoding="utf-8")
+    result = build(tmp_path, "--config", config)
+    assert result.exit_code == 0, result.output
+    dataset = tmp_path / "out" / "dataset"
+    rows = [r for split in ("train", "test") for config in ("summarization", "fact_check")
+            for r in pq.read_table(dataset / config / f"{split}-00000-of-00001.parquet").to_pylist()]
+    summaries = [r for r in rows if "summary" in r]
+    assert summaries and {r["generator"] for r in summaries} <= {"summarization/lead-1", "summarization/centroid-1"}
+    per_article = collections.Counter((r["doc_id"], r["label"]) for r in rows if "claim" in r)
+    assert per_article and max(per_article.values()) == 1
+
+
+def test_every_pass_option_is_documented_in_the_readme_with_its_default():
+    from dsgen.passes.options import PASS_OPTIONS
+
+    readme = (TEMPLATES.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^  \| `(\w+)` \| (.+)$", readme, flags=re.MULTILINE))
+    assert sorted(rows) == sorted(PASS_OPTIONS)
+    for name, option in PASS_OPTIONS.items():
+        default = {bool: lambda d: f"(`{str(d).lower()}`)", str: lambda d: f'(`"{d}"`)',
+                   dict: lambda d: "(empty)"}.get(option.type, lambda d: f"(`{d}`)")(option.default)
+        assert default in rows[name] and all(f'"{c}"' in rows[name] for c in option.choices), rows[name]
 
 
 def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import SEEDS, templated_build
-from dsgen.harness import GROUP, TASKS, write_harness_tasks
+from dsgen.harness import GROUP, TASKS, task_definitions, write_harness_tasks
 from dsgen.types import LABELS
 from tiny_models import build_tiny_causal_lm
 
@@ -33,7 +33,12 @@ class _TaskLoader(yaml.SafeLoader):
     """Reads lm-eval YAMLs without lm-eval: ``!function x`` becomes ``("!function", x)``."""
 
 
-_TaskLoader.add_constructor("!function", lambda loader, node: ("!function", loader.construct_scalar(node)))
+class _LibyamlTaskLoader(yaml.CSafeLoader):
+    """The same on libyaml, the parser lm-eval uses when PyYAML has it (stricter than PyYAML's own)."""
+
+
+for _loader in (_TaskLoader, _LibyamlTaskLoader):
+    _loader.add_constructor("!function", lambda loader, node: ("!function", loader.construct_scalar(node)))
 
 
 def read_task(path: Path) -> dict:
@@ -104,6 +109,54 @@ def test_hub_tasks_read_the_repo_at_its_revision(tmp_path):
     assert spec["dataset_path"] == "someone/news" and spec["dataset_kwargs"] == {"revision": "v2"}
     write_harness_tasks(tmp_path, repo_id="someone/news")
     assert "dataset_kwargs" not in read_task(tmp_path / "dsgen_qa.yaml")
+
+
+#: Folder names that are legal on Linux and mean something to YAML, or cannot stand raw in it.
+AWKWARD_NAMES = [
+    "new\nline: injected # key",
+    "trailing newline\n",
+    "\n  indented after a newline",
+    "hash # sign",
+    "colon: space",
+    "quotes 'single' \"double\"",
+    "  leading and trailing spaces  ",
+    "ünïcödé ✓ 日本",
+    "carriage\rreturn",
+    "tab\there",
+    "control \x01 and \x7f",
+    "next line \x85 and line separator \u2028",
+    "- looks like a list",
+    "null",
+    "back\\slash n",
+]
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES)
+def test_tasks_parse_and_point_at_the_dataset_folder_whatever_its_name(name, tmp_path):
+    dataset = tmp_path / name / "out" / "dataset"
+    folder = tmp_path / "lm_eval"
+    write_harness_tasks(folder, dataset_dir=dataset)
+    for path in sorted(folder.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# ") and text.splitlines()[1].split(":")[0] in ("task", "group"), text
+        for loader in (_TaskLoader, _LibyamlTaskLoader):
+            spec = yaml.load(text, Loader=loader)
+            if path.stem == GROUP:
+                assert spec == {"group": GROUP, "task": list(TASKS), "metadata": {"version": 1.0}}
+            else:
+                assert list(spec) == list(task_definitions(str(dataset))[path.stem])  # no key added, none lost
+                assert spec["dataset_path"] == str(dataset.resolve())
+
+
+def test_lm_eval_reads_a_build_whose_folder_name_holds_a_newline(tmp_path):
+    from lm_eval.tasks import TaskManager
+
+    out = templated_build(SEEDS, tmp_path / "runs\nb: c # 'q' ü" / "out").out_dir
+    loaded = TaskManager(include_path=str(out / "lm_eval"), include_defaults=False).load_task_or_group([GROUP])
+    tasks = {task.config.task: task for task in _leaves(loaded)}
+    assert sorted(tasks) == sorted(TASKS)
+    assert {task.config.dataset_path for task in tasks.values()} == {str((out / "dataset").resolve())}
+    assert len(list(tasks["dsgen_qa"].test_docs())) == 10  # the qa test rows of the seed build
 
 
 def test_exactly_one_dataset_source_is_required(tmp_path):

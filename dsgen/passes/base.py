@@ -7,11 +7,12 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from dsgen.analysis import DocAnalysis
 from dsgen.boilerplate import BoilerplateRules
 from dsgen.entities import Lexicon
+from dsgen.passes.options import PASS_OPTIONS
 from dsgen.registry import Registry
 from dsgen.templates import TemplateStore
 from dsgen.types import Candidate, Document
@@ -48,6 +49,11 @@ class PassContext:
                 self._analyses.clear()
             found = self._analyses[doc.doc_id] = DocAnalysis(doc, self.rules, self.lexicon)
         return found
+
+    def option(self, name: str) -> Any:
+        """The pass option ``name``: its ``[build.options]`` value (checked when the config
+        was loaded), else the default declared in ``dsgen/passes/options.py``."""
+        return self.options.get(name, PASS_OPTIONS[name].default)
 
     def rng(self, *parts: str) -> random.Random:
         """A RNG seeded by the build seed and ``parts`` (e.g. pass name, doc id)."""

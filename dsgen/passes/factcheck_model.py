@@ -146,11 +146,7 @@ class FactCheckModelPass(Pass):
     needs_backend = True
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        style = str(ctx.options.get("refutes_style", "replace"))
-        if style not in ("replace", "rewrite"):
-            from dsgen.errors import ConfigError
-
-            raise ConfigError(f"refutes_style must be 'replace' or 'rewrite', got {style!r}")
+        style = ctx.option("refutes_style")  # "replace" or "rewrite", checked with the config
         # model_items_per_doc prompts per article, split evenly between the two labels
         limit = max(1, int(ctx.options.get("model_items_per_doc", 4)) // 2)
         supports, refutes = [], []
@@ -240,7 +236,7 @@ class FactCheckModelPass(Pass):
 
     def _candidate(self, doc: Document, es: EvidenceSentence, claim: str, label: str, change: dict, raw: str,
                    meta: dict, ctx: PassContext) -> Candidate:
-        passage = ctx.analysis(doc).passage_for(es.sentence, int(ctx.options.get("model_context_chars", 600)))
+        passage = ctx.analysis(doc).passage_for(es.sentence, ctx.option("model_context_chars"))
         return Candidate(
             config="fact_check",
             doc_id=doc.doc_id,

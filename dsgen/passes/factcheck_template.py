@@ -38,7 +38,7 @@ class FactCheckTemplatePass(Pass):
     method = "template"
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        per_label = int(ctx.options.get("claims_per_label", 6))
+        per_label = ctx.option("claims_per_label")
         pool = list(ctx.neighbours) or list(docs)
         position = {d.doc_id: i for i, d in enumerate(pool)}
         claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims

@@ -92,7 +92,7 @@ class QAModelPass(Pass):
     needs_backend = True
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        free = bool(ctx.options.get("qa_free_generation", False))
+        free = ctx.option("qa_free_generation")
         items = self._free_questions(docs, ctx) if free else self._answer_aware_questions(docs, ctx)
         items = self._roundtrip(items, ctx)
         for item in items:
@@ -128,7 +128,7 @@ class QAModelPass(Pass):
                 used_sentences.add(es.span)
                 used_answers.add(m.text)
         chosen = sorted((firsts + rest)[:limit], key=lambda o: (o[0].span.start, o[1].start))
-        max_chars = int(ctx.options.get("model_context_chars", 600))
+        max_chars = ctx.option("model_context_chars")
         return [
             _Item(doc, es, analysis.passage_for(es.sentence, max_chars), m.kind, m.text, es.span.start + m.start)
             for es, m in chosen
@@ -155,7 +155,7 @@ class QAModelPass(Pass):
     def _free_questions(self, docs: Sequence[Document], ctx: PassContext) -> list[_Item]:
         items = []
         limit = int(ctx.options.get("model_items_per_doc", 4))
-        max_chars = int(ctx.options.get("model_context_chars", 600))
+        max_chars = ctx.option("model_context_chars")
         for doc in docs:
             analysis = ctx.analysis(doc)
             passages: list[Span] = []

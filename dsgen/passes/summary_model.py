@@ -96,7 +96,7 @@ class SummaryModelPass(Pass):
         found = ctx.analysis(doc).evidence_sentences
         if not found:
             return []
-        k = int(ctx.options.get("summary_sentences", 3))
+        k = ctx.option("summary_sentences")
         out: list[list[EvidenceSentence]] = []
         for idx in (list(range(min(k, len(found)))), sorted(centroid_order(found)[:k])):
             picked = [found[i] for i in idx]

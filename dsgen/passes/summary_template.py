@@ -49,7 +49,7 @@ class SummaryTemplatePass(Pass):
     method = "template"
 
     def run(self, docs: Sequence[Document], ctx: PassContext) -> Iterable[Candidate]:
-        k = int(ctx.options.get("summary_sentences", 3))
+        k = ctx.option("summary_sentences")
         for doc in docs:
             sentences = ctx.analysis(doc).evidence_sentences
             if not sentences:
