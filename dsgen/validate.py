@@ -325,8 +325,9 @@ def validate_dataset(out_dir) -> DatasetValidation:
     """Re-check every published row of ``out_dir`` using only that folder.
 
     Reads ``dataset/<config>/<split>-*.parquet``, ``boilerplate.yaml`` (the rules the
-    build used) and the message templates ``build-report.json`` records, and checks
-    row rules, ``messages``, id uniqueness, split leakage and exact duplicates.
+    build used), the message templates ``build-report.json`` records and the dataset
+    card, and checks row rules, ``messages``, id uniqueness, split leakage, exact
+    duplicates and the card's front matter.
     """
     from pathlib import Path
 
@@ -334,6 +335,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     import pyarrow.parquet as pq
 
     from dsgen.boilerplate import BoilerplateRules
+    from dsgen.card_check import card_problems
     from dsgen.dedupe import dedupe_key
     from dsgen.errors import ValidationFailed
     from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
@@ -351,6 +353,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     checked: dict[str, int] = {}
     notes: list[str] = []
     renderer = _recorded_renderer(out, failures, notes)
+    shard_rows: dict[tuple[str, str], int] = {}  # rows of each shard read to the end
 
     def rows(config: str):
         for split in SPLITS:
@@ -367,8 +370,11 @@ def validate_dataset(out_dir) -> DatasetValidation:
                 if not schema.equals(FEATURES[config].arrow_schema.remove_metadata()):
                     failures.append((config, "-", Problem("schema_mismatch", where)))
                     continue
+                n = 0
                 for row in read_rows(path):
+                    n += 1
                     yield split, row
+                shard_rows[(config, split)] = n
             except (pa.ArrowException, OSError) as exc:
                 failures.append((config, "-", Problem("unreadable_file", f"{where}: {str(exc).splitlines()[0]}")))
 
@@ -415,6 +421,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
                 failures.append((config, rid, Problem("duplicate", f"same as {keys[key]}")))
             keys.setdefault(key, rid)
         checked[config] = n
+    failures += [(config, "-", p) for config, p in card_problems(dataset, shard_rows)]
     return DatasetValidation(checked, failures, notes)
 
 

@@ -1,9 +1,11 @@
-"""`dsgen validate` checks what trainers read besides the labelled columns: each row's
-`messages` must be what the build's message templates render from that row."""
+"""`dsgen validate` checks what trainers and `load_dataset` read besides the labelled columns:
+each row's `messages` must be what the build's message templates render from that row, and the
+dataset card's front matter must parse and name exactly the parquet files that have rows."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pyarrow.parquet as pq
@@ -14,7 +16,9 @@ from click.testing import CliRunner
 from conftest import SEEDS, TEMPLATES
 from dsgen.cli import cli
 
+CARD = "dataset/README.md"
 QA_TEST = "dataset/qa/test-00000-of-00001.parquet"
+QA_TEST_IN_CARD = "  - split: test\n    path: qa/test-00000-of-00001.parquet\n"
 
 
 def run(*args):
@@ -134,3 +138,90 @@ def test_validate_reports_a_damaged_record_of_the_message_templates(built_copy, 
     assert damage(text) != text
     path.write_text(damage(text))
     assert_fails_with(run("validate", built_copy), reason, *words)
+
+
+# --------------------------------------------------------------------------- the dataset card
+
+
+def _insert_after(first_line_starting, new_line):
+    """A damage that inserts ``new_line`` after the card's first line starting so; it
+    returns the inserted line's number."""
+    def damage(out):
+        lines = (out / CARD).read_text(encoding="utf-8").split("\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith(first_line_starting)) + 1
+        (out / CARD).write_text("\n".join(lines[:at] + [new_line] + lines[at:]), encoding="utf-8")
+        return at + 1
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (_insert_after("license:", "\tnote: tab-indented"), ["found character '\\t'"]),
+        (_insert_after("configs:", "  extra: ["), ["invalid YAML front matter", "expected the node content"]),
+    ],
+    ids=["tab", "unclosed-bracket"],
+)
+def test_validate_reports_a_card_whose_front_matter_does_not_parse(built_copy, damage, words):
+    line = damage(built_copy)
+    result = run("validate", built_copy)
+    assert_fails_with(result, "card_invalid", CARD, "invalid YAML front matter", *words)
+    if words[0].startswith("found character"):  # the error is on the inserted line itself
+        assert re.search(rf"at line {line}, column 1: ", result.output), result.output
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda text: text.split("---\n", 2)[2], ["no YAML front matter"]),
+        (lambda text: "---\n- a list\n---\n" + text.split("---\n", 2)[2], ["not a mapping"]),
+        (None, ["missing"]),
+    ],
+    ids=["no-front-matter", "front-matter-a-list", "no-card"],
+)
+def test_validate_reports_a_card_load_dataset_cannot_read(built_copy, damage, words):
+    card = built_copy / CARD
+    if damage is None:
+        card.unlink()
+    else:
+        card.write_text(damage(card.read_text(encoding="utf-8")), encoding="utf-8")
+    assert_fails_with(run("validate", built_copy), "card_invalid", CARD, *words)
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda text: text.replace(QA_TEST_IN_CARD, ""), ["qa test", "10 rows", "not listed in configs"]),
+        (lambda text: text.replace("path: qa/test-00000", "path: qa/tset-00000"), ["qa/tset-00000-of-00001.parquet",
+                                                                                  "matches no file"]),
+        (lambda text: text.replace("path: qa/test-00000", "path: summarization/test-00000"),
+         ["is summarization/test-00000-of-00001.parquet, not qa/test-00000-of-00001.parquet"]),
+        (lambda text: text.replace("- split: test\n    path: qa/", "- split: validation\n    path: qa/"),
+         ["qa has a split 'validation'"]),
+    ],
+    ids=["split-left-out", "no-such-file", "another-configs-file", "unknown-split"],
+)
+def test_validate_reports_card_configs_that_do_not_name_the_parquet_files(built_copy, damage, words):
+    card = built_copy / CARD
+    text = card.read_text(encoding="utf-8")
+    assert damage(text) != text
+    card.write_text(damage(text), encoding="utf-8")
+    result = run("validate", built_copy)
+    assert result.exit_code == 1, result.output
+    assert re.search(r"^  card_configs_mismatch: [12]$", result.output, re.M), result.output
+    listed = [line for line in result.output.splitlines() if ": card_configs_mismatch (" in line]
+    assert any(all(w in line for w in words) for line in listed), result.output
+
+
+def test_the_card_lists_a_split_only_if_it_has_rows(built_copy):
+    """A split without rows must not be in the card (load_dataset fails on it); dsgen's
+    card leaves such splits out, and that is no failure."""
+    table = pq.read_table(built_copy / QA_TEST)
+    pq.write_table(table.slice(0, 0), built_copy / QA_TEST)
+    assert_fails_with(run("validate", built_copy), "card_configs_mismatch",
+                      "qa test is qa/test-00000-of-00001.parquet, which has no rows")
+
+    card = built_copy / CARD
+    card.write_text(card.read_text(encoding="utf-8").replace(QA_TEST_IN_CARD, ""), encoding="utf-8")
+    result = run("validate", built_copy)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
