@@ -303,7 +303,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
                             publisher.publish(outcome)
                     done += len(result.documents)
                     progress("passes", done, len(metas))
-            report = _report(config, metas, skipped, splits, publisher.tally, timings, backend)
+            report = _report(config, metas, skipped, splits, publisher.tally, timings, backend, renderer.sources)
             _write_card(dataset_dir, report, metas, splits, config)
             shutil.copy(store.path("boilerplate.yaml"), work / "boilerplate.yaml")
             from dsgen.harness import write_harness_tasks
@@ -407,7 +407,7 @@ def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: M
         return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
 
 
-def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str, Any]:
+def _report(config, metas, skipped, splits, tally, timings, backend, message_templates) -> dict[str, Any]:
     model_stats = None
     if backend is not None and hasattr(backend, "report"):  # the cache: hits, misses and token counts
         model_stats = backend.report()
@@ -418,6 +418,8 @@ def _report(config, metas, skipped, splits, tally, timings, backend) -> dict[str
             "seeds_dir": str(Path(config.seeds_dir).absolute()), "passes": list(config.selected_passes()),
             "backend": config.backend, "model": getattr(backend, "model_id", None), "seed": config.seed,
             "test_size": config.test_size, "encoding": config.encoding,
+            # The templates of the ``messages`` column, so ``dsgen validate`` can render them again.
+            "message_templates": message_templates,
         },
         "documents": {"read": len(metas), "train": sum(1 for m in metas if splits[m.doc_id] == "train"),
                       "test": sum(1 for m in metas if splits[m.doc_id] == "test")},

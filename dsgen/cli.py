@@ -161,7 +161,8 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
 @click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--max-failures", default=20, show_default=True, help="Failing rows to list.")
 def validate(out_dir, max_failures) -> None:
-    """Re-check every published example in OUT_DIR against its source spans."""
+    """Re-check every published example in OUT_DIR against its source spans and
+    its chat messages against the build's templates, and the dataset card's configs."""
     from dsgen.validate import validate_dataset
 
     try:
@@ -171,6 +172,7 @@ def validate(out_dir, max_failures) -> None:
     checked = ", ".join(f"{c}={n}" for c, n in result.checked.items())
     if result.ok:
         click.echo(f"OK: every row passed ({checked}).")
+        _echo_notes(result.notes)
         return
     click.echo(f"FAILED: {len(result.failures)} problem(s) in rows checked ({checked}).", err=True)
     for reason, n in result.reason_counts().items():
@@ -178,7 +180,13 @@ def validate(out_dir, max_failures) -> None:
     for config, rid, problem in result.failures[:max_failures]:
         detail = f" ({problem.detail})" if problem.detail else ""
         click.echo(f"  {config} {rid}: {problem.reason}{detail}", err=True)
+    _echo_notes(result.notes)
     sys.exit(1)
+
+
+def _echo_notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"Note: {note}.", err=True)
 
 
 @cli.command(name="stats")

@@ -21,12 +21,24 @@ def stable_id(*parts: Any) -> str:
     return hashlib.sha256(_ID_JSON(parts).encode("utf-8")).hexdigest()[:16]
 
 
+#: Configs with a message template (``templates/messages/<config>.yaml``), and its roles in
+#: the order they are rendered.
+MESSAGE_CONFIGS = ("qa", "summarization", "fact_check", "documents")
+ROLES = ("system", "user", "assistant")
+
+
 class MessageRenderer:
-    """Renders ``templates/messages/<config>.yaml`` into a user/assistant chat."""
+    """Renders ``templates/messages/<config>.yaml`` into a user/assistant chat.
+
+    ``sources`` holds each config's template text per role: the build records it in
+    ``build-report.json``, where ``dsgen validate`` rebuilds the renderer from it
+    (:meth:`from_sources`) to check every row's ``messages``.
+    """
 
     def __init__(self, store: TemplateStore) -> None:
+        self.sources: dict[str, dict[str, str]] = {}
         self._templates = {}
-        for config in ("qa", "summarization", "fact_check", "documents"):
+        for config in MESSAGE_CONFIGS:
             rel = f"messages/{config}.yaml"
             data = store.yaml(rel)
             if not isinstance(data, dict) or not {"user", "assistant"} <= set(data):
@@ -34,8 +46,36 @@ class MessageRenderer:
             origin = str(store.path(rel))
             self._templates[config] = {
                 role: store.compile(data[role], f"{origin} ({role})")  # text only: ``user: 7`` is a mistake
-                for role in ("system", "user", "assistant") if role in data
+                for role in ROLES if role in data
             }
+            self.sources[config] = {role: data[role] for role in self._templates[config]}
+
+    @classmethod
+    def from_sources(cls, sources: Any, origin: str) -> "MessageRenderer":
+        """The renderer a build used, from its recorded :attr:`sources`; ``origin`` names
+        where they come from in errors.
+
+        Raises:
+            TemplateError: ``sources`` is not one text per role of every config, or a
+                template does not compile.
+        """
+        from dsgen.morph import FILTERS
+        from dsgen.templates import compile_template, make_environment
+
+        if not isinstance(sources, dict) or set(sources) != set(MESSAGE_CONFIGS):
+            raise TemplateError(f"{origin}: not the message templates of {', '.join(MESSAGE_CONFIGS)}")
+        renderer = cls.__new__(cls)  # no templates folder to read
+        renderer.sources, renderer._templates = {}, {}
+        env = make_environment(FILTERS)  # what a TemplateStore uses
+        for config in MESSAGE_CONFIGS:
+            roles = sources[config]
+            if not isinstance(roles, dict) or not {"user", "assistant"} <= set(roles) or not set(roles) <= set(ROLES):
+                raise TemplateError(f"{origin}: {config} needs 'user' and 'assistant' templates (and maybe 'system')")
+            # JSON sorted the roles: render them in chat order again.
+            renderer.sources[config] = {role: roles[role] for role in ROLES if role in roles}
+            renderer._templates[config] = {role: compile_template(env, source, f"{origin} ({config} {role})")
+                                           for role, source in renderer.sources[config].items()}
+        return renderer
 
     def render(self, config: str, **variables: Any) -> list[dict[str, str]]:
         return [

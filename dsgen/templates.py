@@ -138,12 +138,7 @@ class TemplateStore:
         return p
 
     def compile(self, source: str, origin: str, name: str | None = None) -> Template:
-        if not isinstance(source, str):  # e.g. ``question: 7`` in a YAML rule file
-            raise TemplateError(f"template {origin}: must be text, got {source!r}")
-        try:
-            return Template(name or origin, origin, self.env.from_string(source), _plain_parts(self.env, source))
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template {origin}, line {exc.lineno}: {exc.message}") from None
+        return compile_template(self.env, source, origin, name)
 
     def load(self, relative: str) -> Template:
         """Compile ``templates/<relative>`` (a ``.jinja2`` file)."""
@@ -169,6 +164,20 @@ class TemplateStore:
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())
+
+
+def compile_template(env: jinja2.Environment, source: Any, origin: str, name: str | None = None) -> Template:
+    """``source`` compiled in ``env``; ``origin`` names it in errors.
+
+    Raises:
+        TemplateError: ``source`` is not text, or not a valid template.
+    """
+    if not isinstance(source, str):  # e.g. ``question: 7`` in a YAML rule file
+        raise TemplateError(f"template {origin}: must be text, got {source!r}")
+    try:
+        return Template(name or origin, origin, env.from_string(source), _plain_parts(env, source))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template {origin}, line {exc.lineno}: {exc.message}") from None
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:

@@ -7,7 +7,7 @@ and on the published parquet files by ``dsgen validate``. Each failure is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
@@ -146,12 +146,45 @@ def _check_common(row, text, blocked) -> list[Problem]:
             out.append(Problem("empty_span", f"[{s.start}, {s.end})"))
         if overlaps(s, list(blocked)):
             out.append(Problem("evidence_in_boilerplate", repr(text[s.start : s.end][:60])))
-    messages = row.get("messages")
-    if not messages or not all((type(m) is dict or isinstance(m, Mapping)) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str) and m["content"] for m in messages):
-        out.append(Problem("messages_malformed"))
-    elif messages[-1]["role"] != "assistant":
-        out.append(Problem("messages_malformed", "last message is not the assistant's"))
+    problem = messages_problem(row.get("messages"))
+    if problem:
+        out.append(problem)
     return out
+
+
+def messages_problem(messages: Any) -> Problem | None:
+    """``messages_malformed`` unless ``messages`` is a chat TRL can train on: role/content
+    dicts with known roles and non-empty text, ending with the assistant's turn."""
+    if not messages or not all((type(m) is dict or isinstance(m, Mapping)) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str) and m["content"] for m in messages):
+        return Problem("messages_malformed")
+    if messages[-1]["role"] != "assistant":
+        return Problem("messages_malformed", "last message is not the assistant's")
+    return None
+
+
+def messages_mismatch(renderer, config: str, row: Mapping[str, Any], title: str) -> Problem | None:
+    """``messages_mismatch`` when ``row``'s ``messages`` are not what ``renderer`` (the build's
+    message templates) renders from its other columns (``title``: its article's): an edited
+    answer, summary, label or claim, or stale messages, would train on another example."""
+    from dsgen.errors import TemplateError
+    from dsgen.rows import render_messages
+
+    if config == "fact_check":  # rendered from the label's name; the parquet file holds its index
+        row = {**row, "label": label_name(row["label"])}
+    try:
+        want = render_messages(renderer, config, row, title)
+    except TemplateError as exc:
+        return Problem("messages_mismatch", f"the build's templates cannot render this row: {exc}")
+    got = row["messages"]
+    if [m["role"] for m in got] != [m["role"] for m in want]:
+        return Problem("messages_mismatch", f"roles {[m['role'] for m in got]}, the templates give {[m['role'] for m in want]}")
+    for g, w in zip(got, want):
+        if g["content"] != w["content"]:
+            i = next((i for i, (a, b) in enumerate(zip(g["content"], w["content"])) if a != b),
+                     min(len(g["content"]), len(w["content"])))
+            return Problem("messages_mismatch", f"{g['role']} message at char {i} has {g['content'][i:i + 40]!r}, "
+                                                f"the row's columns give {w['content'][i:i + 40]!r}")
+    return None
 
 
 def _check_context(row, text) -> list[Problem]:
@@ -276,6 +309,7 @@ class DatasetValidation:
 
     checked: dict[str, int]
     failures: list[tuple[str, str, Problem]]  # (config, row id, problem)
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     @property
     def ok(self) -> bool:
@@ -290,9 +324,10 @@ class DatasetValidation:
 def validate_dataset(out_dir) -> DatasetValidation:
     """Re-check every published row of ``out_dir`` using only that folder.
 
-    Reads ``dataset/<config>/<split>-*.parquet`` and ``boilerplate.yaml`` (the
-    rules the build used), and checks row rules, id uniqueness, split leakage
-    and exact duplicates.
+    Reads ``dataset/<config>/<split>-*.parquet``, ``boilerplate.yaml`` (the rules the
+    build used), the message templates ``build-report.json`` records and the dataset
+    card, and checks row rules, ``messages``, id uniqueness, split leakage, exact
+    duplicates and the card's front matter.
     """
     from pathlib import Path
 
@@ -300,6 +335,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     import pyarrow.parquet as pq
 
     from dsgen.boilerplate import BoilerplateRules
+    from dsgen.card_check import card_problems
     from dsgen.dedupe import dedupe_key
     from dsgen.errors import ValidationFailed
     from dsgen.features import CONFIG_NAMES, FEATURES, SPLITS
@@ -315,6 +351,9 @@ def validate_dataset(out_dir) -> DatasetValidation:
     rules = BoilerplateRules.load(rules_path)
     failures: list[tuple[str, str, Problem]] = []
     checked: dict[str, int] = {}
+    notes: list[str] = []
+    renderer = _recorded_renderer(out, failures, notes)
+    shard_rows: dict[tuple[str, str], int] = {}  # rows of each shard read to the end
 
     def rows(config: str):
         for split in SPLITS:
@@ -331,18 +370,28 @@ def validate_dataset(out_dir) -> DatasetValidation:
                 if not schema.equals(FEATURES[config].arrow_schema.remove_metadata()):
                     failures.append((config, "-", Problem("schema_mismatch", where)))
                     continue
+                n = 0
                 for row in read_rows(path):
+                    n += 1
                     yield split, row
+                shard_rows[(config, split)] = n
             except (pa.ArrowException, OSError) as exc:
                 failures.append((config, "-", Problem("unreadable_file", f"{where}: {str(exc).splitlines()[0]}")))
 
     texts: dict[str, str] = {}
+    titles: dict[str, str] = {}
     doc_split: dict[str, str] = {}
     for split, row in rows("documents"):
         if row["doc_id"] in texts:
             failures.append(("documents", row["id"], Problem("duplicate_document", row["doc_id"])))
         texts[row["doc_id"]] = row["text"]
+        titles[row["doc_id"]] = row["title"]
         doc_split[row["doc_id"]] = split
+        problem = _shape_problem("documents", row) or messages_problem(row["messages"])
+        if problem is None and renderer is not None:
+            problem = messages_mismatch(renderer, "documents", row, row["title"])
+        if problem:
+            failures.append(("documents", row["id"] or "-", problem))
     checked["documents"] = len(texts)
     blocked = {d: rules.spans(t) for d, t in texts.items() if isinstance(t, str)}
     for config in CONFIG_NAMES:
@@ -356,6 +405,8 @@ def validate_dataset(out_dir) -> DatasetValidation:
             rid = row.get("id") or "-"
             doc_id = row.get("doc_id")
             problems = check_row(config, row, texts.get(doc_id), blocked.get(doc_id, ()))
+            if not problems and renderer is not None:  # a failing row may not render
+                problems = [p for p in [messages_mismatch(renderer, config, row, titles[doc_id])] if p]
             for p in problems:
                 failures.append((config, rid, p))
             if rid in ids:
@@ -370,4 +421,34 @@ def validate_dataset(out_dir) -> DatasetValidation:
                 failures.append((config, rid, Problem("duplicate", f"same as {keys[key]}")))
             keys.setdefault(key, rid)
         checked[config] = n
-    return DatasetValidation(checked, failures)
+    failures += [(config, "-", p) for config, p in card_problems(dataset, shard_rows)]
+    return DatasetValidation(checked, failures, notes)
+
+
+def _recorded_renderer(out, failures: list, notes: list[str]):
+    """The message templates the build in ``out`` used, from its ``build-report.json``;
+    ``None`` (with a note, or a failure if the report is damaged) when it records none."""
+    import json
+
+    from dsgen.errors import TemplateError
+    from dsgen.rows import MessageRenderer
+
+    shape_only = "messages were checked for shape only, not against the message templates"
+    try:
+        report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        notes.append(f"{shape_only}: there is no build-report.json")
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        failures.append(("report", "-", Problem("unreadable_file", f"build-report.json: {exc}")))
+        return None
+    build_config = report.get("config") if isinstance(report, dict) else None
+    sources = build_config.get("message_templates") if isinstance(build_config, dict) else None
+    if sources is None:
+        notes.append(f"{shape_only}: build-report.json does not record them (a build by an older dsgen)")
+        return None
+    try:
+        return MessageRenderer.from_sources(sources, "build-report.json config.message_templates")
+    except TemplateError as exc:
+        failures.append(("report", "-", Problem("report_invalid", str(exc))))
+        return None
