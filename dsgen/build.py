@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import jsonlines
 
-from dsgen.atomic_dir import make_work_dir, remove_stale, swap_into_place
+from dsgen.atomic_dir import make_work_dir, missing_folders, remove_empty, remove_stale, swap_into_place
 from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current_worker, ensure_messages, init_worker,
                           prepare, release_worker, run_chunk)
 from dsgen.collector import build_collector, model_collector, set_up_done
@@ -244,7 +244,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     same for any engine and number of workers.
 
     ``backend`` overrides the configured one (tests pass a fake or shared model).
-    The previous ``out_dir`` stays untouched until the new build is complete.
+    The previous ``out_dir`` stays untouched until the new build is complete; a build
+    that fails (or is interrupted) removes the folders it created for ``out_dir``.
     """
     progress = progress or (lambda stage, done, total: None)
     timings: dict[str, float] = defaultdict(float)
@@ -276,6 +277,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
         timings["read_corpus"] = time.perf_counter() - t0
         splits = assign_splits([m.doc_id for m in metas], config.test_size, config.seed)
         stack.enter_context(contextlib.closing(results))
+        created = missing_folders(out_dir)  # what a failed build removes again (the work folder's parents)
         try:
             remove_stale(out_dir)  # leftovers of a killed build
             work = make_work_dir(out_dir)
@@ -312,9 +314,10 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
             report["timings"]["total"] = round(time.perf_counter() - t0, 3)
             (work / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             swap_into_place(work, out_dir)
-        except BaseException:
+        except BaseException:  # an error, or Ctrl-C: leave no trace
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
+            remove_empty(created)
             raise
         finally:
             if own_backend and backend is not None:

@@ -193,6 +193,17 @@ def test_an_output_folder_that_would_lose_the_users_files_is_refused(out, messag
     assert _snapshot(tmp_path) == before
 
 
+def test_a_failed_build_leaves_no_folder_it_created(tmp_path):
+    """`-o x/y/z` creates x/ and x/y/ for the build's work folder; when the model fails
+    (here the fake backend, out of replies, as an unreachable server would), they go too."""
+    config = tmp_path / "fake.toml"
+    config.write_text('[build]\nbackend = "fake"\npasses = ["qa_model"]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", tmp_path / "x" / "y" / "z", "--templates",
+                                                    TEMPLATES, "--config", config, "--no-cache", "-q"])))
+    assert_one_line_error(result, "FakeBackend ran out of queued replies")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.toml"]
+
+
 def test_a_build_given_as_the_seeds_folder_is_refused(built, tmp_path):
     result = run("build", built, "-o", tmp_path / "out2", "--templates", TEMPLATES, "--backend", "none", "-q")
     assert result.exit_code != 0 and "holds a dsgen build, not articles" in result.output

@@ -121,6 +121,17 @@ def test_a_build_failing_midway_leaves_the_previous_out_byte_identical(built_cop
     assert leftovers(built_copy) == []
 
 
+@pytest.mark.parametrize("inject", [_raise_in_fact_check_pass, _interrupt_parquet_writer, _fail_writing_the_card, _fail_swapping])
+def test_a_build_failing_midway_leaves_no_folder_it_created(tmp_path, monkeypatch, inject):
+    """`-o new/deeper/out` creates new/ and new/deeper/ for the work folder; a build that
+    fails (or is stopped with Ctrl-C) takes them away again, and only them."""
+    (tmp_path / "mine").mkdir()
+    error = inject(monkeypatch)
+    with pytest.raises(error):
+        templated_build(SEEDS, tmp_path / "new" / "deeper" / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
 def test_a_template_that_raises_is_a_one_line_error_and_out_survives(built_copy, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
