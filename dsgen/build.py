@@ -28,7 +28,7 @@ from dsgen.corpus import Skip, file_batches, iter_corpus
 from dsgen.dedupe import Deduper
 from dsgen.errors import ConfigError, CorpusError
 from dsgen.features import CONFIG_NAMES, SPLITS
-from dsgen.folders import is_within
+from dsgen.folders import is_within, not_utf8
 from dsgen.passes import MODEL_PASSES, PassContext, get_pass
 from dsgen.rows import MessageRenderer
 from dsgen.split import assign_splits
@@ -205,7 +205,9 @@ def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
     a previous build (it holds ``build-report.json`` and ``dataset/``); it must not be
     or hold the seeds or templates folder; and it must not lie inside the seeds folder,
     where the next build would read it as articles. (``dsgen build out`` is an easy
-    slip: ``validate``, ``stats`` and ``push`` take the output folder first.)
+    slip: ``validate``, ``stats`` and ``push`` take the output folder first.) Its
+    absolute path must be valid UTF-8: the parquet writer opens files by a UTF-8 path,
+    and the lm-eval tasks record the dataset folder's path as text.
 
     Raises:
         ConfigError: one line naming the folder at stake.
@@ -214,6 +216,10 @@ def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
         raise ConfigError(f"seeds folder {seeds_dir} holds a dsgen build, not articles; "
                           "give the folder of articles (`dsgen build SEEDS_DIR -o OUT_DIR`)")
     out, seeds = out_dir.resolve(), seeds_dir.resolve()
+    shown = not_utf8(out)
+    if shown is not None:
+        raise ConfigError(f"output folder {shown}: its path is not valid UTF-8, and a build writes its parquet files "
+                          "by a UTF-8 path and records the path as text in the lm-eval tasks; choose another folder")
     for what, folder, resolved in (("seeds", seeds_dir, seeds), ("templates", templates_dir, templates_dir.resolve())):
         if is_within(resolved, out):
             where = "is" if out == resolved else f"holds {folder},"

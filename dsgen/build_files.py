@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from dsgen.errors import DsgenError
 from dsgen.features import COLUMNS, CONFIG_NAMES, SPLITS
+from dsgen.folders import not_utf8
 from dsgen.parquet_writer import read_rows, shard_name
 from dsgen.types import LABELS
 
@@ -36,7 +37,22 @@ def build_shards(out_dir: str | Path, *extra: str) -> dict[tuple[str, str], Path
     missing += [name for name in extra if not (out / name).is_file()]
     if missing:
         raise DsgenError(f"{dataset} is not a complete dsgen build (missing {', '.join(missing[:3])}); rebuild it")
+    check_utf8_path(out)
     return shards
+
+
+def check_utf8_path(out_dir: str | Path) -> None:
+    """Refuse a build folder given by a path that is not valid UTF-8: pyarrow cannot open
+    its parquet files. (A build never writes there, see :func:`dsgen.build.check_folders`;
+    this is a build moved or renamed there afterwards.)
+
+    Raises:
+        DsgenError: one line, the path with its undecodable bytes escaped.
+    """
+    shown = not_utf8(Path(out_dir))
+    if shown is not None:
+        raise DsgenError(f"cannot read the build in {shown}: its path is not valid UTF-8, and its parquet files are "
+                         "opened by a UTF-8 path; rename the folder")
 
 
 def shard_rows(out_dir: str | Path, config: str, split: str) -> Iterator[dict[str, Any]]:

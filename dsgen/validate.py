@@ -335,6 +335,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     import pyarrow.parquet as pq
 
     from dsgen.boilerplate import BoilerplateRules
+    from dsgen.build_files import check_utf8_path
     from dsgen.card_check import card_problems
     from dsgen.dedupe import dedupe_key
     from dsgen.errors import ValidationFailed
@@ -348,6 +349,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     rules_path = out / "boilerplate.yaml"
     if not rules_path.is_file():
         raise ValidationFailed(f"missing {rules_path}: the folder is not a complete dsgen build")
+    check_utf8_path(out)
     rules = BoilerplateRules.load(rules_path)
     failures: list[tuple[str, str, Problem]] = []
     checked: dict[str, int] = {}

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEEDS, TEMPLATES, assert_one_line_error
+from conftest import SEEDS, TEMPLATES, assert_one_line_error, folder_tree
 from dsgen.cli import cli
 
 
@@ -202,6 +202,40 @@ def test_a_failed_build_leaves_no_folder_it_created(tmp_path):
                                                     TEMPLATES, "--config", config, "--no-cache", "-q"])))
     assert_one_line_error(result, "FakeBackend ran out of queued replies")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.toml"]
+
+
+#: A folder name that is not UTF-8 (byte 0xff), as Python sees it: file systems allow it.
+NOT_UTF8 = os.fsdecode(b"bad\xffbyte")
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["in -o", "in the current folder"])
+def test_an_output_folder_whose_path_is_not_utf8_is_refused_before_any_work(relative, tmp_path, monkeypatch):
+    """Parquet files are written by a UTF-8 path and the lm-eval tasks record the absolute
+    path as text: a pyarrow traceback before (or, from such a current folder, tasks
+    naming a path no reader can open). Refused in one line, and nothing is created."""
+    out = tmp_path / NOT_UTF8 / "out"
+    if relative:
+        (tmp_path / NOT_UTF8).mkdir()
+        monkeypatch.chdir(tmp_path / NOT_UTF8)
+    before = folder_tree(tmp_path)
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", "out" if relative else out,
+                                                    "--templates", TEMPLATES, "--backend", "none", "-q"])))
+    assert_one_line_error(result, f"output folder {tmp_path}/bad\\xffbyte/out: its path is not valid UTF-8",
+                          "parquet", "lm-eval", "choose another folder")
+    assert folder_tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", [["validate"], ["stats"], ["inspect"], ["export"], ["export", "--dest", "{tmp}/j"]],
+                         ids=" ".join)
+def test_a_build_moved_to_a_path_that_is_not_utf8_is_one_line(command, built, tmp_path):
+    """pyarrow cannot open its parquet files there: a traceback before."""
+    out = tmp_path / NOT_UTF8
+    shutil.copytree(built, out)
+    before = folder_tree(tmp_path)
+    result = CliRunner().invoke(cli, [command[0], str(out), *(a.format(tmp=tmp_path) for a in command[1:])])
+    assert_one_line_error(result, f"cannot read the build in {tmp_path}/bad\\xffbyte: its path is not valid UTF-8",
+                          "rename the folder")
+    assert folder_tree(tmp_path) == before
 
 
 def test_a_build_given_as_the_seeds_folder_is_refused(built, tmp_path):

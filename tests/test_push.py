@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import socket
 import threading
@@ -26,7 +27,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, Re
 from huggingface_hub.hf_api import CommitInfo, DatasetInfo
 from huggingface_hub.utils import hf_raise_for_status
 
-from conftest import SEEDS, TEMPLATES
+from conftest import SEEDS, TEMPLATES, assert_one_line_error
 from dsgen.cli import cli
 from dsgen.errors import PushError
 from dsgen.features import CONFIG_NAMES, FEATURES
@@ -415,6 +416,15 @@ def test_cli_push_offline_is_one_line(built_copy, monkeypatch, no_saved_token):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = _run("push", built_copy, REPO, "--token", TOKEN)
     assert result.exit_code == 1 and "offline" in result.output and result.output.count("\n") == 1
+
+
+def test_cli_push_of_a_build_moved_to_a_path_that_is_not_utf8_is_one_line(built, hub, tmp_path):
+    """pyarrow cannot open the parquet files there to validate them: a traceback before."""
+    out = tmp_path / os.fsdecode(b"bad\xffbyte")
+    shutil.copytree(built, out)
+    result = _run("push", out, REPO, "--token", TOKEN)
+    assert_one_line_error(result, "refusing to push: cannot read the build in", "bad\\xffbyte: its path is not valid UTF-8")
+    assert hub.calls == []
 
 
 def test_build_with_push_to_hub_builds_then_uploads(tmp_path, hub, monkeypatch):
