@@ -46,6 +46,12 @@ class _Progress:
 _LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks written escaped (``\\n``): a path may hold one, and an
+    error or summary printed over two lines reads as two messages."""
+    return text.translate(_LINE_BREAKS)
+
+
 class OneLineUsageError(click.UsageError):
     """A usage mistake (unknown option or command, missing argument, bad value) shown
     as one line, like every other dsgen error, instead of click's usage block."""
@@ -55,9 +61,18 @@ class OneLineUsageError(click.UsageError):
         if self.ctx is not None and self.ctx.command.get_help_option(self.ctx) is not None:
             names = self.ctx.command.get_help_option_names(self.ctx)
             hint = f" (see '{self.ctx.command_path} {max(names, key=len)}')"
-        message = self.format_message().translate(_LINE_BREAKS)  # an argument may hold a newline
+        message = _one_line(self.format_message())  # an argument may hold a newline
         message = message[:-1] if message.endswith(".") else message
         click.echo(f"Error: {message}{hint}", file=file, err=file is None, color=self.ctx.color if self.ctx else None)
+
+
+class OneLineError(click.ClickException):
+    """Any other error a command shows (a library error, a file click cannot open) as
+    one line, even when it quotes a path that holds a line break."""
+
+    def __init__(self, error: click.ClickException) -> None:
+        super().__init__(_one_line(error.format_message()))
+        self.exit_code = error.exit_code
 
 
 #: Raised for a bare ``dsgen`` to show the help (click >= 8.2; older versions show it
@@ -66,25 +81,28 @@ _HELP_FOR_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", OneLineUsageE
 
 
 @contextlib.contextmanager
-def _one_line_usage_errors(ctx: click.Context):
+def _one_line_errors(ctx: click.Context):
     try:
         yield
-    except (OneLineUsageError, _HELP_FOR_NO_ARGS):
+    except (OneLineUsageError, OneLineError, _HELP_FOR_NO_ARGS):
         raise  # already one line, or the help a bare `dsgen` asks for
     except click.UsageError as exc:
         raise OneLineUsageError(exc.format_message(), exc.ctx or ctx) from exc
+    except click.ClickException as exc:
+        raise OneLineError(exc) from exc
 
 
 class _Command(click.Command):
     """A dsgen command: usage errors raised while parsing or running it become
-    :class:`OneLineUsageError`. Help output is unchanged."""
+    :class:`OneLineUsageError`, and every other error :class:`OneLineError`. Help
+    output is unchanged."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        with _one_line_usage_errors(ctx):
+        with _one_line_errors(ctx):
             return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        with _one_line_usage_errors(ctx):
+        with _one_line_errors(ctx):
             return super().invoke(ctx)
 
 
@@ -151,8 +169,8 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
             progress.close()
         r = result.report
         counts = ", ".join(f"{c} {v['train']}/{v['test']}" for c, v in r["counts"].items())
-        click.echo(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
-                   f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s.")
+        click.echo(_one_line(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
+                             f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s."))
         if repo_id:
             _push(result.out_dir, repo_id, private=private, token=None, revision=None)
 
@@ -213,7 +231,7 @@ def _push(out_dir, repo_id, *, private, token, revision, force=False) -> None:
         url = push_dataset(out_dir, repo_id, private=private, token=token, revision=revision, force=force)
     except DsgenError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Pushed {out_dir}/dataset to {url} (lm-eval tasks for it: {Path(out_dir) / HUB_HARNESS_DIR})")
+    click.echo(_one_line(f"Pushed {out_dir}/dataset to {url} (lm-eval tasks for it: {Path(out_dir) / HUB_HARNESS_DIR})"))
 
 
 @cli.command()
@@ -243,7 +261,7 @@ def export(out_dir, fmt, dest) -> None:
         written = export_jsonl(out_dir, dest or Path(out_dir) / fmt)
     except DsgenError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Wrote {len(written)} file(s) to {dest or Path(out_dir) / fmt}")
+    click.echo(_one_line(f"Wrote {len(written)} file(s) to {dest or Path(out_dir) / fmt}"))
 
 
 def main() -> None:

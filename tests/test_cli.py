@@ -115,6 +115,41 @@ def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "args, message",
+    [
+        (["build", "{tmp}/no\nsuch", "--backend", "none"], "seeds folder not found: {tmp}/no\\nsuch"),
+        (["build", "{tmp}/no\u2028such", "--backend", "none"], "seeds folder not found: {tmp}/no\\u2028such"),
+        (["build", "--backend", "none", "--config", "{tmp}/build\r\n.toml"], "{tmp}/build\\r\\n.toml: invalid TOML"),
+        (["validate", "{tmp}/new\nline"], "no built dataset at {tmp}/new\\nline/dataset"),
+        (["stats", "{tmp}/new\nline"], "no built dataset at {tmp}/new\\nline/dataset"),
+        (["export", "{tmp}/new\nline"], "no built dataset at {tmp}/new\\nline/dataset"),
+        (["push", "{tmp}/new\nline", "me/news"], "no built dataset at {tmp}/new\\nline/dataset"),
+    ],
+    ids=["build seeds", "build seeds U+2028", "build --config", "validate", "stats", "export", "push"],
+)
+def test_an_error_naming_a_path_with_a_line_break_is_still_one_line(args, message, tmp_path):
+    """A path may hold a line break: the error printed it over two lines before."""
+    (tmp_path / "new\nline").mkdir()
+    (tmp_path / "build\r\n.toml").write_text("passes = [\n", encoding="utf-8")
+    args = [a.format(tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(cli, args + (["-o", str(tmp_path / "out")] if args[0] == "build" else []))
+    assert_one_line_error(result, message.format(tmp=tmp_path))
+
+
+def test_the_summary_of_a_build_into_a_folder_with_a_line_break_is_one_line(tmp_path):
+    result = run("build", SEEDS, "-o", tmp_path / "new\nline", "--templates", TEMPLATES, "--backend", "none", "-q")
+    assert result.exit_code == 0, result.output
+    line, = result.output.splitlines()
+    assert line.startswith(f"Built {tmp_path}/new\\nline/dataset (train/test: documents "), line
+
+
+def test_the_summary_of_an_export_into_a_folder_with_a_line_break_is_one_line(built, tmp_path):
+    result = run("export", built, "-o", tmp_path / "json\rlines")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"Wrote 8 file(s) to {tmp_path}/json\\rlines"]
+
+
+@pytest.mark.parametrize(
     "args, command, message",
     [
         (["--bogus"], "dsgen", "No such option '--bogus'"),

@@ -427,6 +427,15 @@ def test_cli_push_of_a_build_moved_to_a_path_that_is_not_utf8_is_one_line(built,
     assert hub.calls == []
 
 
+def test_cli_push_of_a_build_in_a_folder_with_a_line_break_reports_on_one_line(built, hub, tmp_path):
+    out = tmp_path / "new\nline"
+    shutil.copytree(built, out)
+    result = _run("push", out, REPO, "--token", TOKEN)
+    assert result.exit_code == 0, result.output
+    line, = result.output.splitlines()
+    assert line.startswith(f"Pushed {tmp_path}/new\\nline/dataset to https://huggingface.co/datasets/{REPO} "), line
+
+
 def test_build_with_push_to_hub_builds_then_uploads(tmp_path, hub, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     out = tmp_path / "out"
