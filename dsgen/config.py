@@ -12,7 +12,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from dsgen.errors import ConfigError
 from dsgen.passes import MODEL_PASSES, TEMPLATE_PASSES
-from dsgen.passes.options import PASS_OPTIONS
+from dsgen.passes.options import PASS_OPTIONS, PassOption
 
 BACKENDS = ("transformers", "openai", "fake", "none")
 ENGINES = ("local", "ray")
@@ -200,6 +200,22 @@ def _check_pass_options(options: dict[str, Any]) -> None:
                               f"(known: {', '.join(sorted(PASS_OPTIONS))})")
         if not option.accepts(value):
             raise ConfigError(f"pass option {key!r} ([build.options]) must be {option.expected}, got {_show(value)}")
+        if option.keys:
+            _check_table_keys(f"build.options.{key}", value, option.keys)
+
+
+def _check_table_keys(table: str, values: dict[str, Any], keys: tuple[PassOption, ...]) -> None:
+    """Raise ``ConfigError`` for a key of the option table ``[table]`` that it does not
+    declare, or a value of the wrong type (a traceback where the table is used, before)."""
+    known = {option.name: option for option in keys}
+    for key, value in values.items():
+        option = known.get(key)
+        if option is None:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown key {key!r} in [{table}]{hint} (known: {', '.join(sorted(known))})")
+        if not option.accepts(value):
+            raise ConfigError(f"key {key!r} in [{table}] must be {option.expected}, got {_show(value)}")
 
 
 def _show(value: Any) -> str:

@@ -99,6 +99,36 @@ def test_a_pass_option_no_pass_reads_is_one_line_naming_the_known_ones(toml, wor
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "toml, words",
+    [
+        # a TypeError traceback from FakeBackend before
+        ("bogus = 1", ["unknown key 'bogus' in [build.options.fake] (known: model_id, replies)"]),
+        ("reply = [\"a\"]", ["unknown key 'reply' in [build.options.fake]", "did you mean 'replies'?"]),
+        ("responder = \"upper\"", ["unknown key 'responder' in [build.options.fake]"]),  # a function in Python
+        ("replies = 5", ["key 'replies' in [build.options.fake] must be a list of strings, got 5"]),
+        ("replies = [\"a\", 5]", ["key 'replies' in [build.options.fake] must be a list of strings, got ['a', 5]"]),
+        # silently recorded as the generator (an integer, "generator": 5 in rejected.jsonl) before
+        ("model_id = 5", ["key 'model_id' in [build.options.fake] must be a string, got 5"]),
+    ],
+)
+def test_a_key_of_the_fake_backend_table_is_checked_like_every_config_key(toml, words, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[build]\nbackend = "fake"\npasses = ["qa_model"]\n[build.options.fake]\n' + toml + "\n",
+                      encoding="utf-8")
+    args = ["build", SEEDS, "-o", tmp_path / "out", "-q", "--config", config, "--no-cache"]
+    assert_one_line_error(CliRunner().invoke(cli, list(map(str, args))), *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_a_key_of_the_fake_backend_table_is_checked_with_any_backend(tmp_path):
+    """As every [build.options] key is: a mistake in it is found before the table is used."""
+    config = tmp_path / "c.toml"
+    config.write_text("[build.options.fake]\nbogus = 1\n", encoding="utf-8")
+    assert_one_line_error(build(tmp_path, "--config", config), "unknown key 'bogus' in [build.options.fake]")
+    assert not (tmp_path / "out").exists()
+
+
 def test_pass_options_from_a_config_file_reach_the_passes(tmp_path):
     import pyarrow.parquet as pq
 

@@ -19,8 +19,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PassOption:
-    """One ``[build.options]`` key: its type (``int``, ``bool``, ``str`` or ``dict``),
-    allowed values (``minimum`` for integers, ``choices`` for strings) and default."""
+    """One ``[build.options]`` key: its type (``int``, ``bool``, ``str``, ``list`` of
+    strings or ``dict``), allowed values (``minimum`` for integers, ``choices`` for
+    strings) and default. A table (``dict``) declares its own ``keys`` the same way:
+    any other key in it is refused."""
 
     name: str
     type: type
@@ -29,6 +31,7 @@ class PassOption:
     help: str
     minimum: int | None = None
     choices: tuple[str, ...] = ()
+    keys: tuple["PassOption", ...] = ()
 
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` is of this option's type and in its range. TOML has its own
@@ -38,6 +41,8 @@ class PassOption:
                 self.minimum is None or value >= self.minimum)
         if self.type is str and self.choices:
             return isinstance(value, str) and value in self.choices
+        if self.type is list:
+            return isinstance(value, list) and all(isinstance(item, str) for item in value)
         return isinstance(value, self.type)
 
     @property
@@ -49,7 +54,7 @@ class PassOption:
             return "true or false"
         if self.choices:
             return " or ".join(repr(c) for c in self.choices)
-        names: dict[type, str] = {str: "a string", dict: "a table"}
+        names: dict[type, str] = {str: "a string", list: "a list of strings", dict: "a table"}
         return names[self.type]
 
 
@@ -82,6 +87,10 @@ PASS_OPTIONS: dict[str, PassOption] = {option.name: option for option in (
     ),
     PassOption(
         "fake", dict, {}, "the fake backend (tests)",
-        "arguments of the scripted backend of `backend = \"fake\"`, e.g. `replies = [...]`",
+        "arguments of the scripted backend of `backend = \"fake\"`: `replies` and `model_id`",
+        keys=(
+            PassOption("replies", list, [], "the fake backend", "completions handed out in order, one per prompt"),
+            PassOption("model_id", str, "fake", "the fake backend", "the model named in the rows' provenance"),
+        ),
     ),
 )}
