@@ -327,7 +327,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     Reads ``dataset/<config>/<split>-*.parquet``, ``boilerplate.yaml`` (the rules the
     build used), the message templates ``build-report.json`` records and the dataset
     card, and checks row rules, ``messages``, id uniqueness, split leakage, exact
-    duplicates and the card's front matter.
+    duplicates and the card's front matter (configs, dataset_info).
     """
     from pathlib import Path
 
