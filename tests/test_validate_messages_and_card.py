@@ -404,3 +404,52 @@ def test_a_build_without_rows_for_some_configs_validates_but_not_a_dataset_info_
     assert_fails_with(run("validate", out), "card_configs_mismatch",
                       "summarization -:", "dataset_info describes a config 'summarization', which configs do not list")
     assert loaded(out, "summarization", tmp_path / "cache") == "ValueError"  # BuilderConfig not found
+
+
+# --------------------------------------------------------------------------- features in the parquet files
+
+
+FACT_CHECK_SHARDS = [f"dataset/fact_check/{split}-00000-of-00001.parquet" for split in ("train", "test")]
+
+
+def _swap_label_names_in_metadata(metadata):
+    features = metadata[b"huggingface"]
+    return {**metadata, b"huggingface": features.replace(b'"SUPPORTS", "REFUTES"', b'"REFUTES", "SUPPORTS"')}
+
+
+PARQUET_METADATA_EDITS = [
+    # id, new schema metadata from the old, what load_dataset then does, words of the problem
+    ("label-names-swapped", _swap_label_names_in_metadata, "cast",
+     ["'label' is ClassLabel(names=['REFUTES', 'SUPPORTS', 'NOT ENOUGH INFO'])"]),
+    ("no-metadata", lambda metadata: None, "cast",
+     ["'label' is Value('int64'), not ClassLabel(names=['SUPPORTS', 'REFUTES', 'NOT ENOUGH INFO'])"]),
+    ("not-json", lambda metadata: {**metadata, b"huggingface": b"{"}, "JSONDecodeError",
+     ["its features metadata cannot be read (Expecting property name"]),
+]
+
+
+@pytest.mark.parametrize("name, edit, effect, words", PARQUET_METADATA_EDITS,
+                         ids=[e[0] for e in PARQUET_METADATA_EDITS])
+def test_validate_rejects_parquet_files_whose_own_features_change_loading(built_copy, tmp_path, as_built, name, edit,
+                                                                        effect, words):
+    """A card without `dataset_info` is valid; `load_dataset` then takes the features (the label
+    names) from each parquet file's metadata, so those must be dsgen's too."""
+    edit_front_matter(built_copy, lambda data: data.pop("dataset_info"))
+    result = run("validate", built_copy)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert loaded(built_copy, "fact_check", tmp_path / "cache") == as_built["fact_check"]
+
+    for shard in FACT_CHECK_SHARDS:
+        table = pq.read_table(built_copy / shard)
+        pq.write_table(table.replace_schema_metadata(edit(table.schema.metadata)), built_copy / shard)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1 and "  schema_mismatch: 2\n" in result.output, result.output
+    for shard in FACT_CHECK_SHARDS:
+        listed = [line for line in result.output.splitlines() if f"schema_mismatch ({shard}: " in line]
+        assert len(listed) == 1 and all(word in listed[0] for word in words), result.output
+    got = loaded(built_copy, "fact_check", tmp_path / "cache2")
+    if effect == "cast":  # the same rows, as other features
+        assert isinstance(got, dict) and [n for _, n in got.values()] == [n for _, n in as_built["fact_check"].values()]
+        assert all(features != repr(FEATURES["fact_check"]) for features, _ in got.values()), got
+    else:
+        assert got == effect
