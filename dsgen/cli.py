@@ -180,7 +180,8 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
 @click.option("--max-failures", default=20, show_default=True, help="Failing rows to list.")
 def validate(out_dir, max_failures) -> None:
     """Re-check every published example in OUT_DIR against its source spans and
-    its chat messages against the build's templates, and the dataset card's configs."""
+    its chat messages against the build's templates, and the dataset card's configs
+    and dataset_info against the parquet files."""
     from dsgen.validate import validate_dataset
 
     try:

@@ -79,3 +79,25 @@ def __getattr__(name: str):
                          for config, columns in COLUMNS.items()}
         return _features
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def features_difference(got, want) -> str | None:
+    """How ``datasets.Features`` ``got`` first differs from ``want``, in a phrase naming the
+    column, or ``None`` when they are the same: same columns in the same order, each with the
+    same type (struct fields in the same order too, class label names included), so that
+    casting a table of ``want`` to ``got`` changes nothing."""
+    from datasets.features.features import get_nested_type
+
+    missing = [c for c in want if c not in got]
+    if missing:
+        return f"no column {missing[0]!r}"
+    extra = [c for c in got if c not in want]
+    if extra:
+        return f"a column {extra[0]!r} the data does not have"
+    for column, feature in want.items():
+        if got[column] != feature or get_nested_type(got[column]) != get_nested_type(feature):
+            return f"{column!r} is {got[column]!r}, not {feature!r}"
+    moved = next((g, w) for g, w in zip(got, want) if g != w) if list(got) != list(want) else None
+    if moved:
+        return f"columns in another order ({moved[0]!r} where the data has {moved[1]!r})"
+    return None

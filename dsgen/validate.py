@@ -327,7 +327,7 @@ def validate_dataset(out_dir) -> DatasetValidation:
     Reads ``dataset/<config>/<split>-*.parquet``, ``boilerplate.yaml`` (the rules the
     build used), the message templates ``build-report.json`` records and the dataset
     card, and checks row rules, ``messages``, id uniqueness, split leakage, exact
-    duplicates and the card's front matter.
+    duplicates and the card's front matter (configs, dataset_info).
     """
     from pathlib import Path
 
@@ -368,10 +368,13 @@ def validate_dataset(out_dir) -> DatasetValidation:
             # are not checked further: columns may be missing).
             where = str(path.relative_to(out))
             try:
-                schema = pq.read_schema(path).remove_metadata()
-                if not schema.equals(FEATURES[config].arrow_schema.remove_metadata()):
+                schema = pq.read_schema(path)
+                if not schema.remove_metadata().equals(FEATURES[config].arrow_schema.remove_metadata()):
                     failures.append((config, "-", Problem("schema_mismatch", where)))
                     continue
+                metadata_problem = _features_metadata_problem(config, schema)
+                if metadata_problem:
+                    failures.append((config, "-", Problem("schema_mismatch", f"{where}: {metadata_problem}")))
                 n = 0
                 for row in read_rows(path):
                     n += 1
@@ -425,6 +428,23 @@ def validate_dataset(out_dir) -> DatasetValidation:
         checked[config] = n
     failures += [(config, "-", p) for config, p in card_problems(dataset, shard_rows)]
     return DatasetValidation(checked, failures, notes)
+
+
+def _features_metadata_problem(config: str, schema) -> str | None:
+    """How the features ``datasets`` reads from a parquet file's schema (the ``huggingface``
+    metadata dsgen writes, else the column types) differ from ``config``'s: ``load_dataset``
+    gives the data these features when the card has no ``dataset_info`` (label names come
+    only from the metadata)."""
+    from datasets import Features
+
+    from dsgen.features import FEATURES, features_difference
+
+    try:
+        features = Features.from_arrow_schema(schema)
+    except Exception as exc:  # noqa: BLE001 - the metadata is input: say what is wrong, do not crash
+        return f"its features metadata cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    difference = features_difference(features, FEATURES[config])
+    return difference and f"the features datasets reads from its metadata do not match dsgen's: {difference}"
 
 
 def _recorded_renderer(out, failures: list, notes: list[str]):

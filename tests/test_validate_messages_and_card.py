@@ -1,6 +1,8 @@
 """`dsgen validate` checks what trainers and `load_dataset` read besides the labelled columns:
 each row's `messages` must be what the build's message templates render from that row, and the
-dataset card's front matter must parse and name exactly the parquet files that have rows."""
+dataset card's front matter must parse, name exactly the parquet files that have rows, mark at
+most one default config, and (if it has a `dataset_info`) describe those files, since
+`load_dataset` casts the data to its features and checks its split sizes."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import re
 import shutil
 
+import datasets
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -15,6 +18,7 @@ from click.testing import CliRunner
 
 from conftest import SEEDS, TEMPLATES
 from dsgen.cli import cli
+from dsgen.features import CONFIG_NAMES, FEATURES
 
 CARD = "dataset/README.md"
 QA_TEST = "dataset/qa/test-00000-of-00001.parquet"
@@ -213,15 +217,239 @@ def test_validate_reports_card_configs_that_do_not_name_the_parquet_files(built_
     assert any(all(w in line for w in words) for line in listed), result.output
 
 
-def test_the_card_lists_a_split_only_if_it_has_rows(built_copy):
-    """A split without rows must not be in the card (load_dataset fails on it); dsgen's
-    card leaves such splits out, and that is no failure."""
+def test_the_card_lists_a_split_only_if_it_has_rows(built_copy, tmp_path):
+    """A split without rows must not be in the card (load_dataset fails on it), neither in
+    `configs` nor in `dataset_info`; dsgen's card leaves such splits out, and that is no failure."""
     table = pq.read_table(built_copy / QA_TEST)
     pq.write_table(table.slice(0, 0), built_copy / QA_TEST)
-    assert_fails_with(run("validate", built_copy), "card_configs_mismatch",
-                      "qa test is qa/test-00000-of-00001.parquet, which has no rows")
+    result = run("validate", built_copy)
+    assert "FAILED: 2 problem(s)" in result.output, result.output
+    assert "qa test is qa/test-00000-of-00001.parquet, which has no rows" in result.output
+    assert "dataset_info of qa says test has 10 examples; qa/test-00000-of-00001.parquet has 0 rows" in result.output
 
     card = built_copy / CARD
     card.write_text(card.read_text(encoding="utf-8").replace(QA_TEST_IN_CARD, ""), encoding="utf-8")
+    assert_fails_with(run("validate", built_copy), "card_splits_mismatch",
+                      "dataset_info of qa has a split 'test', which configs do not list")
+    assert loaded(built_copy, "qa", tmp_path / "cache") == "ExpectedMoreSplitsError"
+
+    edit_front_matter(built_copy, lambda data: info(data, "qa")["splits"].pop())  # train, test
     result = run("validate", built_copy)
     assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert loaded(built_copy, "qa", tmp_path / "cache2") == as_the_card_says(built_copy, "qa")
+
+
+# --------------------------------------------------------------------------- the card's dataset_info
+
+
+def front_matter(out):
+    return yaml.safe_load((out / CARD).read_text(encoding="utf-8").split("---\n", 2)[1])
+
+
+def edit_front_matter(out, edit):
+    """Apply ``edit`` to the card's front matter, parsed as YAML, and write it back."""
+    data = front_matter(out)
+    edit(data)
+    body = (out / CARD).read_text(encoding="utf-8").split("---\n", 2)[2]
+    (out / CARD).write_text(f"---\n{yaml.safe_dump(data, sort_keys=False, allow_unicode=True)}---\n{body}",
+                            encoding="utf-8")
+
+
+def info(data, config):
+    return next(entry for entry in data["dataset_info"] if entry["config_name"] == config)
+
+
+def column(data, config, name):
+    return next(feature for feature in info(data, config)["features"] if feature["name"] == name)
+
+
+def loaded(out, config, cache):
+    """What ``load_dataset(out/dataset, config)`` gives: per split its features (in column and
+    field order, label names included) and rows, or the name of the exception it raises."""
+    try:
+        splits = datasets.load_dataset(str(out / "dataset"), config, cache_dir=str(cache))
+    except Exception as exc:  # noqa: BLE001 - which one is the point
+        return type(exc).__name__
+    return {split: (repr(ds.features), ds.num_rows) for split, ds in splits.items()}
+
+
+def as_the_card_says(out, config):
+    """``loaded`` for a config that loads as the card's ``dataset_info`` says: dsgen's features,
+    the card's split sizes."""
+    splits = info(front_matter(out), config)["splits"]
+    return {split["name"]: (repr(FEATURES[config]), split["num_examples"]) for split in splits}
+
+
+def _swap(items, a, b):
+    i, j = items.index(a), items.index(b)
+    items[i], items[j] = items[j], items[i]
+
+
+def _swap_columns(config, a, b):
+    def edit(data):
+        features = info(data, config)["features"]
+        _swap(features, column(data, config, a), column(data, config, b))
+    return edit
+
+
+def _swap_label_names(data):
+    names = column(data, "fact_check", "label")["dtype"]["class_label"]["names"]
+    names["0"], names["1"] = names["1"], names["0"]
+
+
+def _add_column(data):
+    info(data, "qa")["features"].append({"name": "source", "dtype": "string"})
+
+
+def _qa_described_twice(data):
+    again = yaml.safe_load(yaml.safe_dump(info(data, "qa")))
+    next(f for f in again["features"] if f["name"] == "context_start")["dtype"] = "int64"
+    data["dataset_info"].append(again)
+
+
+def _second_default(data):
+    next(c for c in data["configs"] if c["config_name"] == "summarization")["default"] = True
+
+
+def _drop_column(data):
+    info(data, "summarization")["features"].remove(column(data, "summarization", "summary"))
+
+
+def _swap_evidence_fields(data):
+    fields = column(data, "qa", "evidence")["list"]
+    fields.reverse()  # end before start
+
+
+DATASET_INFO_EDITS = [
+    # id, edit of the front matter (or "text": of the card's text), config to load, what load_dataset
+    # then does ("cast": it loads the same rows cast to other features; else the exception it
+    # raises), reason, words of the problem
+    ("reviewers-sed", "text", "fact_check", "cast", "card_features_mismatch",
+     ["fact_check -:", "'context_start' is Value('string'), not Value('int32')"]),
+    ("int64", lambda d: column(d, "qa", "context_start").update(dtype="int64"), "qa", "cast", "card_features_mismatch",
+     ["qa -:", "'context_start' is Value('int64'), not Value('int32')"]),
+    ("label-names-swapped", _swap_label_names, "fact_check", "cast", "card_features_mismatch",
+     ["'label' is ClassLabel(names=['REFUTES', 'SUPPORTS', 'NOT ENOUGH INFO'])"]),
+    ("column-left-out", _drop_column, "summarization", "DatasetGenerationError", "card_features_mismatch",
+     ["summarization -:", "no column 'summary'"]),
+    ("extra-column", _add_column, "qa", "cast", "card_features_mismatch", ["a column 'source' the data does not have"]),
+    ("columns-reordered", _swap_columns("qa", "question", "context"), "qa", "cast", "card_features_mismatch",
+     ["columns in another order ('question' where the data has 'context')"]),
+    ("struct-fields-reordered", _swap_evidence_fields, "qa", "cast", "card_features_mismatch",
+     ["'evidence' is List({'end': Value('int32'), 'start'"]),
+    ("num-examples", lambda d: info(d, "qa")["splits"][0].update(num_examples=38), "qa", "NonMatchingSplitsSizesError",
+     "card_splits_mismatch",
+     ["dataset_info of qa says train has 38 examples; qa/train-00000-of-00001.parquet has 39 rows"]),
+    ("split-left-out", lambda d: info(d, "qa")["splits"].pop(), "qa", "UnexpectedSplitsError", "card_splits_mismatch",
+     ["dataset_info of qa has no split 'test', which configs list"]),
+    ("unknown-split", lambda d: info(d, "qa")["splits"].append({"name": "validation", "num_examples": 3}), "qa",
+     "ExpectedMoreSplitsError", "card_splits_mismatch",
+     ["dataset_info of qa has a split 'validation', which configs do not list"]),
+    ("described-twice", _qa_described_twice, "qa", "cast", "card_invalid", ["dataset_info describes config 'qa' twice"]),
+    ("unknown-type", lambda d: column(d, "qa", "question").update(dtype="text"), "qa", "ValueError", "card_invalid",
+     ["invalid dataset_info (Feature type 'Text' not found)"]),
+    ("not-mappings", lambda d: d.update(dataset_info=["qa"]), "qa", "AttributeError", "card_invalid",
+     ["dataset_info is neither a mapping nor a list of mappings"]),
+    ("two-defaults", _second_default, "qa", "ValueError", "card_invalid",
+     ["invalid configs (Dataset has several default configs: 'qa' and 'summarization'.)"]),
+]
+
+
+@pytest.fixture(scope="module")
+def as_built(built, tmp_path_factory):
+    """What ``load_dataset`` gives for each config of the unedited session build, which
+    validates and loads as its card says: dsgen's features, the card's split sizes."""
+    result = run("validate", built)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    cache = tmp_path_factory.mktemp("cache")
+    as_built = {config: loaded(built, config, cache) for config in CONFIG_NAMES}
+    assert as_built == {config: as_the_card_says(built, config) for config in CONFIG_NAMES}
+    return as_built
+
+
+@pytest.mark.parametrize("name, edit, config, effect, reason, words", DATASET_INFO_EDITS,
+                         ids=[e[0] for e in DATASET_INFO_EDITS])
+def test_validate_rejects_a_dataset_info_that_changes_or_breaks_loading(built_copy, tmp_path, as_built, name, edit,
+                                                                       config, effect, reason, words):
+    if edit == "text":  # the reviewer's `sed -i '0,/dtype: int32/s//dtype: string/' README.md`
+        card = built_copy / CARD
+        text = card.read_text(encoding="utf-8")
+        card.write_text(text.replace("dtype: int32", "dtype: string", 1), encoding="utf-8")
+    else:
+        edit_front_matter(built_copy, edit)
+    assert_fails_with(run("validate", built_copy), reason, CARD, *words)
+    got = loaded(built_copy, config, tmp_path / "cache")
+    if effect == "cast":  # the same rows, as other features
+        assert isinstance(got, dict) and {split: n for split, (_, n) in got.items()} == {
+            split: n for split, (_, n) in as_built[config].items()}
+        assert all(features != repr(FEATURES[config]) for features, _ in got.values()), got
+    else:
+        assert got == effect
+
+
+def test_a_build_without_rows_for_some_configs_validates_but_not_a_dataset_info_for_them(tmp_path):
+    """`--passes qa_template` publishes no summarization or fact-check rows: the card leaves
+    those configs out, and a `dataset_info` describing one is a config load_dataset cannot load."""
+    out = tmp_path / "out"
+    build = run("build", SEEDS, "-o", out, "--backend", "none", "--passes", "qa_template", "-q")
+    assert build.exit_code == 0, build.output
+    result = run("validate", out)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert [c["config_name"] for c in front_matter(out)["configs"]] == ["documents", "qa"]
+    for config in ("documents", "qa"):
+        assert loaded(out, config, tmp_path / "cache") == as_the_card_says(out, config)
+
+    described = datasets.DatasetInfo(features=FEATURES["summarization"])._to_yaml_dict()
+    edit_front_matter(out, lambda data: data["dataset_info"].append({"config_name": "summarization", **described}))
+    assert_fails_with(run("validate", out), "card_configs_mismatch",
+                      "summarization -:", "dataset_info describes a config 'summarization', which configs do not list")
+    assert loaded(out, "summarization", tmp_path / "cache") == "ValueError"  # BuilderConfig not found
+
+
+# --------------------------------------------------------------------------- features in the parquet files
+
+
+FACT_CHECK_SHARDS = [f"dataset/fact_check/{split}-00000-of-00001.parquet" for split in ("train", "test")]
+
+
+def _swap_label_names_in_metadata(metadata):
+    features = metadata[b"huggingface"]
+    return {**metadata, b"huggingface": features.replace(b'"SUPPORTS", "REFUTES"', b'"REFUTES", "SUPPORTS"')}
+
+
+PARQUET_METADATA_EDITS = [
+    # id, new schema metadata from the old, what load_dataset then does, words of the problem
+    ("label-names-swapped", _swap_label_names_in_metadata, "cast",
+     ["'label' is ClassLabel(names=['REFUTES', 'SUPPORTS', 'NOT ENOUGH INFO'])"]),
+    ("no-metadata", lambda metadata: None, "cast",
+     ["'label' is Value('int64'), not ClassLabel(names=['SUPPORTS', 'REFUTES', 'NOT ENOUGH INFO'])"]),
+    ("not-json", lambda metadata: {**metadata, b"huggingface": b"{"}, "JSONDecodeError",
+     ["its features metadata cannot be read (Expecting property name"]),
+]
+
+
+@pytest.mark.parametrize("name, edit, effect, words", PARQUET_METADATA_EDITS,
+                         ids=[e[0] for e in PARQUET_METADATA_EDITS])
+def test_validate_rejects_parquet_files_whose_own_features_change_loading(built_copy, tmp_path, as_built, name, edit,
+                                                                        effect, words):
+    """A card without `dataset_info` is valid; `load_dataset` then takes the features (the label
+    names) from each parquet file's metadata, so those must be dsgen's too."""
+    edit_front_matter(built_copy, lambda data: data.pop("dataset_info"))
+    result = run("validate", built_copy)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert loaded(built_copy, "fact_check", tmp_path / "cache") == as_built["fact_check"]
+
+    for shard in FACT_CHECK_SHARDS:
+        table = pq.read_table(built_copy / shard)
+        pq.write_table(table.replace_schema_metadata(edit(table.schema.metadata)), built_copy / shard)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1 and "  schema_mismatch: 2\n" in result.output, result.output
+    for shard in FACT_CHECK_SHARDS:
+        listed = [line for line in result.output.splitlines() if f"schema_mismatch ({shard}: " in line]
+        assert len(listed) == 1 and all(word in listed[0] for word in words), result.output
+    got = loaded(built_copy, "fact_check", tmp_path / "cache2")
+    if effect == "cast":  # the same rows, as other features
+        assert isinstance(got, dict) and [n for _, n in got.values()] == [n for _, n in as_built["fact_check"].values()]
+        assert all(features != repr(FEATURES["fact_check"]) for features, _ in got.values()), got
+    else:
+        assert got == effect
