@@ -87,3 +87,27 @@ def test_not_enough_info_tries_a_bounded_number_of_borrowed_sentences(tmp_path, 
     labels = [c.fields["label"] for c in FactCheckTemplatePass().run(docs, ctx)]
     assert "NOT ENOUGH INFO" not in labels
     assert len(tries) == 2 * factcheck_template.NEI_TRIES_PER_CLAIM * 6  # 300 per article without the bound
+
+
+def test_model_passes_on_a_long_article_compare_few_sentences(tmp_path, monkeypatch):
+    """Choosing what to prompt for must not compare every sentence with every other: a
+    3.9 MB article took 189 CPU seconds in the fact-check pass's choice alone."""
+    from dsgen.analysis import EvidenceSentence
+    from dsgen.backends.fake import FakeBackend
+    from dsgen.passes import MODEL_PASSES, get_pass
+
+    compared = []
+    plain_eq = EvidenceSentence.__eq__
+    monkeypatch.setattr(EvidenceSentence, "__eq__", lambda a, b: compared.append(1) or plain_eq(a, b))
+    # Every other sentence long enough to be restated (the pass prefers those).
+    sentences = [f"Firm{i % 7} said its revenue in city{i} rose by {i * 3 + 1} percent"
+                 + (" while its costs in the region fell by a tenth." if i % 2 else ".") for i in range(2000)]
+    (tmp_path / "a.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    doc = load_corpus(tmp_path).documents[0]
+    backend = FakeBackend(responder=lambda prompt: "The firm said revenue rose.")
+    ctx = PassContext(TemplateStore(TEMPLATES), backend=backend, options={"model_items_per_doc": 4})
+    assert len(ctx.analysis(doc).evidence_sentences) == 2000
+    for name in MODEL_PASSES:
+        list(get_pass(name).run([doc], ctx))
+    assert backend.calls  # the passes did prompt
+    assert len(compared) < 2000, len(compared)  # 1,499,505 when each sentence was looked up in a list

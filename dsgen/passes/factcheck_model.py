@@ -181,8 +181,9 @@ class FactCheckModelPass(Pass):
         A long sentence has a shorter claim in it, and a fact makes the claim checkable;
         given a short one, small models mostly copy it (rejected as ``copied_source``).
         """
-        preferred = [es for es in sentences if len(es.text.split()) >= RESTATE_MIN_WORDS and es.mentions]
-        others = [es for es in sentences if es not in preferred]
+        preferred, others = [], []
+        for es in sentences:
+            (preferred if len(es.text.split()) >= RESTATE_MIN_WORDS and es.mentions else others).append(es)
         chosen = rng.sample(preferred, min(limit, len(preferred)))
         chosen += rng.sample(others, min(limit - len(chosen), len(others)))
         return sorted(chosen, key=lambda es: es.span)

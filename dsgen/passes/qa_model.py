@@ -158,11 +158,9 @@ class QAModelPass(Pass):
         max_chars = ctx.option("model_context_chars")
         for doc in docs:
             analysis = ctx.analysis(doc)
-            passages: list[Span] = []
-            for es in analysis.evidence_sentences:
-                span = analysis.passage_for(es.sentence, max_chars)
-                if span not in passages:
-                    passages.append(span)
+            # Distinct passages in document order (a dict: a long article has thousands).
+            passages = list(dict.fromkeys(analysis.passage_for(es.sentence, max_chars)
+                                          for es in analysis.evidence_sentences))
             rng = ctx.rng(self.name, "free", doc.doc_id)
             chosen = sorted(rng.sample(passages, min(limit, len(passages))))
             items += [_Item(doc, None, span) for span in chosen]
