@@ -33,10 +33,10 @@ def build_shards(out_dir: str | Path, *extra: str) -> dict[tuple[str, str], Path
     if not dataset.is_dir():
         raise DsgenError(f"no built dataset at {dataset} (run `dsgen build` first)")
     shards = {(c, s): dataset / c / shard_name(s) for c in CONFIG_NAMES for s in SPLITS}
-    missing = [str(p.relative_to(dataset)) for p in shards.values() if not p.is_file()]
+    missing = [str(p.relative_to(out)) for p in shards.values() if not p.is_file()]
     missing += [name for name in extra if not (out / name).is_file()]
-    if missing:
-        raise DsgenError(f"{dataset} is not a complete dsgen build (missing {', '.join(missing[:3])}); rebuild it")
+    if missing:  # named from the build folder: rejected.jsonl is beside dataset/, not in it
+        raise DsgenError(f"{out} is not a complete dsgen build (missing {', '.join(missing[:3])}); rebuild it")
     check_utf8_path(out)
     return shards
 

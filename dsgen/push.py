@@ -20,6 +20,8 @@ only handed to ``huggingface_hub``: it never appears in messages, logs or ``out/
 
 from __future__ import annotations
 
+import re
+
 import contextlib
 import json
 import os
@@ -80,6 +82,8 @@ def push_dataset(
         validate_repo_id(repo_id)
     except HFValidationError:
         raise PushError(f"invalid Hub repo id {repo_id!r}: use 'name' or 'namespace/name'") from None
+    if revision is not None:
+        _check_branch_name(revision)
     out = Path(out_dir)
     if not out.is_dir():
         raise PushError(f"no build folder at {out} (run `dsgen build` first)")
@@ -186,6 +190,21 @@ def _network_errors() -> tuple[type[BaseException], ...]:
 
         errors.append(requests.ConnectionError)
     return tuple(errors)
+
+
+#: What git refuses in a branch name (``git check-ref-format --branch``), checked here so a
+#: bad ``--revision`` fails before the repo is created: whitespace and control characters,
+#: ``~^:?*[\``, ``..``, ``@{``, ``//``, a leading ``-`` or ``/``, a trailing ``/``, ``.`` or
+#: ``.lock``, and a component starting with ``.``.
+_BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/]|/$|\.$|\.lock$|(?:^|/)\.")
+
+
+def _check_branch_name(revision: str) -> None:
+    if not revision:
+        raise PushError("--revision is empty: name a branch, or leave it out to push to main")
+    if revision == "@" or _BAD_BRANCH.search(revision):
+        raise PushError(f"invalid --revision {revision!r}: not a valid branch name (no spaces, '..', "
+                        "'~^:?*[\\', leading '-' or '/', trailing '/', '.' or '.lock')")
 
 
 @contextlib.contextmanager

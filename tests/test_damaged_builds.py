@@ -55,6 +55,10 @@ def _assert_one_error_line(result, *expected):
     assert len(result.output.splitlines()) == 1, result.output  # and nothing else
 
 
+def _missing_rejected(out):
+    (out / "rejected.jsonl").unlink()
+
+
 #: Damage to a shard, and what the error line must name.
 SHARD_DAMAGE = [
     (_garbage_shard, [QA_TEST, "not a parquet file"]),
@@ -69,7 +73,8 @@ _IDS = dict(ids=lambda v: v.__name__.strip("_") if callable(v) else None)
     "damage, expected",
     SHARD_DAMAGE + [
         (_bad_rejected_line, ["rejected.jsonl", "line "]),
-        (_missing_shard, ["not a complete dsgen build", "summarization/test-00000-of-00001.parquet"]),
+        (_missing_shard, ["not a complete dsgen build", "dataset/summarization/test-00000-of-00001.parquet"]),
+        (_missing_rejected, ["out is not a complete dsgen build (missing rejected.jsonl)"]),
     ],
     **_IDS,
 )

@@ -184,6 +184,22 @@ def test_private_and_revision_reach_the_hub_and_the_url(built_copy, hub):
     assert hub.names("create_branch") and hub.calls.index(("create_branch", calls["create_branch"])) < 2
 
 
+@pytest.mark.parametrize("revision, words", [
+    ("", ["--revision is empty", "push to main"]),
+    ("v 2", ["invalid --revision 'v 2'", "branch name"]),
+    ("../x", ["invalid --revision '../x'"]),
+    ("-x", ["invalid --revision '-x'"]),
+    ("x.lock", ["invalid --revision 'x.lock'"]),
+])
+def test_a_bad_revision_fails_before_anything_reaches_the_hub(built_copy, hub, revision, words):
+    """An empty --revision pushed to main before; a name git refuses failed after the repo
+    was created."""
+    with pytest.raises(PushError) as err:
+        push_dataset(built_copy, REPO, token=TOKEN, revision=revision)
+    assert all(w in str(err.value) for w in words) and "\n" not in str(err.value), err.value
+    assert hub.calls == [] and not hub.exists
+
+
 def test_without_private_a_new_repo_gets_the_namespace_default(built_copy, hub):
     push_dataset(built_copy, REPO, token=TOKEN)
     assert dict(hub.calls)["create_repo"]["private"] is None
