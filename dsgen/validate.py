@@ -16,6 +16,7 @@ from dsgen.entities import same_number
 from dsgen.support import (
     PARAPHRASE_MIN_RECALL,
     SUMMARY_MIN_RECALL,
+    content_tokens,
     missing_facts,
     negation_flip,
     nei_problem,
@@ -26,6 +27,8 @@ from dsgen.types import LABELS, METHODS, Span
 
 MAX_QUESTION_CHARS = 400
 MAX_CLAIM_CHARS = 600
+#: U+FFFD, what undecodable input becomes (see ``_check_generated_text``).
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def check_row(config: str, row: Mapping[str, Any], text: str | None, blocked: Se
     shape = _shape_problem(config, row)
     if shape:
         return [shape]
-    problems = _check_common(row, text, blocked) + _check_generated_text(config, row)
+    problems = _check_common(row, text, blocked) + _check_generated_text(config, row, text)
     if problems and problems[0].reason in ("evidence_missing", "span_out_of_range"):
         return problems
     if config == "fact_check":
@@ -119,14 +122,20 @@ def _checker(kind: Any):
 _GENERATED = {"qa": ("question",), "summarization": ("summary",), "fact_check": ("claim",)}
 
 
-def _check_generated_text(config: str, row: Mapping[str, Any]) -> list[Problem]:
+def _check_generated_text(config: str, row: Mapping[str, Any], text: str) -> list[Problem]:
     """Generated text must be clean one-line text: no control, invisible or bidi
-    characters (model output is untrusted), nothing normalization would change."""
+    characters (model output is untrusted), nothing normalization would change, and no
+    U+FFFD unless its document has one (it stands for text that could not be decoded,
+    such as a lone surrogate in a server's reply: no word of the source)."""
     out = []
     for name in _GENERATED.get(config, ()):
         value = row.get(name)
-        if isinstance(value, str) and ("\n" in value or not is_normalized(value)):
+        if not isinstance(value, str):
+            continue
+        if "\n" in value or not is_normalized(value):
             out.append(Problem("text_not_normalized", f"{name}: {value[:60]!r}"))
+        elif REPLACEMENT_CHARACTER in value and REPLACEMENT_CHARACTER not in text:
+            out.append(Problem("text_replacement_character", f"{name}: {value[:60]!r}"))
     return out
 
 
@@ -204,6 +213,8 @@ def _check_qa(row, text) -> list[Problem]:
     texts, starts = list(answers.get("text") or []), list(answers.get("answer_start") or [])
     if not question.endswith("?") or len(question) > MAX_QUESTION_CHARS or len(question.split()) < 3:
         out.append(Problem("question_malformed", question[:80]))
+    elif not content_tokens(question):  # "Who was it?" asks about nothing in the passage
+        out.append(Problem("question_no_content", question[:80]))
     if not texts or len(texts) != len(starts):
         return out + [Problem("answer_mismatch", "answers.text and answers.answer_start differ in length or are empty")]
     spans = _spans(row)
@@ -215,6 +226,8 @@ def _check_qa(row, text) -> list[Problem]:
             out.append(Problem("answer_mismatch", f"{t!r} not at answer_start={a}"))
             continue
         doc_span = Span(cstart + a, cstart + a + len(t))
+        if not content_tokens(t):  # "it", "them": nothing a reader could check
+            out.append(Problem("answer_no_content", t))
         if not any(s.contains(doc_span) for s in spans):
             out.append(Problem("answer_outside_evidence", t))
         if contains_word(question.casefold(), t.casefold()):
@@ -229,11 +242,16 @@ def _check_summary(row, text) -> list[Problem]:
     summary = (row.get("summary") or "").strip()
     if not summary:
         return out + [Problem("summary_empty")]
+    if not content_tokens(summary):
+        return out + [Problem("summary_no_content", summary[:60])]
     evidence = " ".join(text[s.start : s.end] for s in _spans(row))
     missing: set[str] = set()
     for sent in sentences(summary):
         s = sent.text
         if s not in evidence:
+            if not content_tokens(s):  # recall would be 1.0: a sentence of stop words says nothing
+                out.append(Problem("summary_no_content", f"sentence {s[:60]!r}"))
+                continue
             recall = token_recall(s, evidence)
             if recall < SUMMARY_MIN_RECALL:
                 out.append(Problem("summary_unsupported", f"recall {recall:.2f} < {SUMMARY_MIN_RECALL}: {s[:60]!r}"))
@@ -272,6 +290,12 @@ def _check_fact(row, text, sentence_texts=None) -> list[Problem]:
         return out + [Problem("label_invalid", repr(row.get("label")))]
     if not claim or len(claim) > MAX_CLAIM_CHARS:
         return out + [Problem("claim_malformed")]
+    # Whatever the label: with no content word, recall against any evidence is 1.0 and
+    # the claim names nothing to check ("It was."); a question states nothing.
+    if not content_tokens(claim):
+        return out + [Problem("claim_no_content", claim[:60])]
+    if claim.rstrip("\"')”’»").endswith("?"):
+        return out + [Problem("claim_is_question", claim[:60])]
     spans = _spans(row)
     evidence = " ".join(text[s.start : s.end] for s in spans)
     change = row.get("change") or {}

@@ -74,6 +74,36 @@ def test_validate_fails_with_ids_and_reasons_after_tampering(built_copy, config,
         assert reason in result.output
 
 
+@pytest.mark.parametrize(
+    "config, column, edit, reason",
+    [
+        ("fact_check", "claim", lambda claim: "It was.", "claim_no_content"),
+        ("fact_check", "claim", lambda claim: "Who was it?", "claim_no_content"),
+        ("fact_check", "claim", lambda claim: claim.rstrip(".") + "?", "claim_is_question"),
+        ("fact_check", "claim", lambda claim: claim.replace(" ", " \ufffd ", 1), "text_replacement_character"),
+        ("summarization", "summary", lambda summary: "It was what it was, and so it is.", "summary_no_content"),
+        ("summarization", "summary", lambda summary: summary + " It was so.", "summary_no_content"),
+        ("qa", "question", lambda question: "Who was it?", "question_no_content"),
+    ],
+)
+def test_validate_fails_rows_edited_to_say_nothing(built_copy, config, column, edit, reason):
+    """Text of stop words has a content-token recall of 1.0 against anything: it must not pass for supported.
+    The messages are edited alike, so only the row's own rules can tell."""
+    def tamper(row):
+        value = edit(row[column])
+        # The shipped message templates end a message with the claim, question or summary.
+        messages = [{**m, "content": m["content"].removesuffix(row[column]) + value} if m["content"].endswith(row[column])
+                    else m for m in row["messages"]]
+        assert messages != row["messages"]
+        return {**row, column: value, "messages": messages}
+
+    path = built_copy / "dataset" / config / "train-00000-of-00001.parquet"
+    row_id = _tamper(path, config, tamper)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1, result.output
+    assert f"  {reason}: 1\n" in result.output and row_id in result.output, result.output
+
+
 def test_validate_flags_a_label_flip(built_copy):
     path = built_copy / "dataset" / "fact_check" / "train-00000-of-00001.parquet"
     rows = pq.read_table(path).to_pylist()

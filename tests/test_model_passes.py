@@ -184,6 +184,105 @@ def first_line_cut(text: str) -> str:
     return text.split("\n", 1)[0]
 
 
+CONTENT_FREE = ["It was.", "It is so.", "Who was it?"]  # only stop words: recall is 1.0 against anything
+
+
+def model_rows(out: Path, config: str) -> list[dict]:
+    return [r for r in published(out, config) if r["method"] == "model"]
+
+
+@pytest.mark.parametrize("reply", CONTENT_FREE)
+def test_claims_of_stop_words_are_rejected_whatever_the_label(seeds, tmp_path, reply):
+    out = tmp_path / "out"
+    model = ScriptedModel(refutes=lambda value: "It")  # "It" for the fact: a content-free REFUTES claim too
+    claims = lambda prompt: " " + reply if "Claim" in last_block(prompt) else model(prompt)  # noqa: E731
+    run_build(seeds, out, FakeBackend(responder=claims, model_id=MODEL_ID), passes="fact_check_model")
+    assert not model_rows(out, "fact_check")
+    supports = [r for r in rejected(out) if r["row"]["label"] == "SUPPORTS"]
+    assert supports and {r["reason"] for r in supports} == {"claim_no_content"}
+    assert {r["row"]["claim"] for r in supports} == {reply}
+
+
+def test_a_question_is_not_a_claim(seeds, tmp_path):
+    def asks(prompt: str) -> str:
+        job = last_block(prompt)
+        return " Did " + max(job["Sentence"].split(", "), key=len).rstrip(".") + "?"
+
+    out = tmp_path / "out"
+    run_build(seeds, out, FakeBackend(responder=asks, model_id=MODEL_ID), passes="fact_check_model",
+              refutes_style="rewrite")
+    assert not model_rows(out, "fact_check")
+    supports = [r for r in rejected(out) if r["row"]["label"] == "SUPPORTS"]
+    assert supports and {r["reason"] for r in supports} == {"claim_is_question"}
+
+
+@pytest.mark.parametrize("lone", ["\ud800", "\udfff"])
+def test_lone_surrogates_in_a_reply_never_reach_a_published_claim(seeds, tmp_path, lone):
+    """A server's JSON can hold lone surrogates; the cache stores them as U+FFFD, which the
+    article does not contain: the claim is rejected, never published as "Alibaba \ufffd ..."."""
+    from dsgen.cache import CachedBackend
+
+    scripted = ScriptedModel()
+
+    def garbled(prompt: str) -> str:
+        reply = scripted(prompt)
+        return reply.replace(" ", f" {lone} ", 2) if "Claim" in last_block(prompt) else reply
+
+    out = tmp_path / "out"
+    backend = CachedBackend(FakeBackend(responder=garbled, model_id=MODEL_ID), tmp_path / "cache", enabled=False)
+    run_build(seeds, out, backend, passes="fact_check_model")
+    assert not [r for r in model_rows(out, "fact_check") if LABELS[r["label"]] == "SUPPORTS"]
+    assert [r for r in model_rows(out, "fact_check") if LABELS[r["label"]] == "REFUTES"]  # untouched replies pass
+    supports = [r for r in rejected(out) if r["row"]["label"] == "SUPPORTS"]
+    assert supports and {r["reason"] for r in supports} == {"text_replacement_character"}
+    assert all("\ufffd" in r["row"]["claim"] for r in supports)
+
+
+def test_surrogates_around_stop_words_are_rejected(seeds, tmp_path):
+    from dsgen.cache import CachedBackend
+
+    reply = lambda prompt: " Who \ud800 was \udfff it?"  # noqa: E731
+    out = tmp_path / "out"
+    backend = CachedBackend(FakeBackend(responder=reply, model_id=MODEL_ID), tmp_path / "cache", enabled=False)
+    run_build(seeds, out, backend, passes="fact_check_model")
+    assert not model_rows(out, "fact_check")
+    supports = [r for r in rejected(out) if r["row"]["label"] == "SUPPORTS"]
+    assert supports and {r["row"]["claim"] for r in supports} == {"Who \ufffd was \ufffd it?"}
+    assert {r["reason"] for r in supports} == {"text_replacement_character"}  # the first of its two problems
+
+
+# The pass itself turns away summaries under six words ("It was."): these are longer.
+@pytest.mark.parametrize("summary", ["It was what it was, and so it is.", "{first} It was all so."])
+def test_summaries_of_stop_words_are_rejected(seeds, tmp_path, summary):
+    def summarize(prompt: str) -> str:
+        first = re.split(r"(?<=\.) ", last_block(prompt)["Text"])[0]
+        return " " + summary.format(first=first.replace("did not begin", "didn't begin"))
+
+    out = tmp_path / "out"
+    run_build(seeds, out, FakeBackend(responder=summarize, model_id=MODEL_ID), passes="summarization_model")
+    assert not model_rows(out, "summarization")
+    records = rejected(out)
+    assert records and {r["reason"] for r in records} == {"summary_no_content"}
+
+
+@pytest.mark.parametrize("question, answer, reason", [
+    ("Who was it?", "Daniel Zhang", "question_no_content"),  # a wh-word and stop words ask nothing
+    ("Who stepped down unexpectedly in 2023?", "he", "answer_no_content"),  # a pronoun answers nothing
+])
+def test_questions_and_answers_of_stop_words_are_rejected(seeds, tmp_path, question, answer, reason):
+    def model(prompt: str) -> str:
+        job = last_block(prompt)
+        if "Answer" in job:  # roundtrip: the model agrees with itself
+            return " " + answer
+        return f" {question} Answer: {answer}"
+
+    out = tmp_path / "out"
+    run_build(seeds, out, FakeBackend(responder=model, model_id=MODEL_ID), passes="qa_model", qa_free_generation=True)
+    assert not published(out, "qa")
+    records = [r for r in rejected(out) if r["reason"] != "answer_not_found"]
+    assert records and {r["reason"] for r in records} == {reason}
+
+
 def test_unparseable_outputs_name_the_reason(seeds, tmp_path):
     out = tmp_path / "out"
     run_build(seeds, out, FakeBackend(responder=lambda prompt: "#### $$$ %%% ####", model_id=MODEL_ID))
