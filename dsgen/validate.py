@@ -203,6 +203,13 @@ def _check_context(row, text) -> list[Problem]:
     return []
 
 
+def _splits_a_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` begins or ends inside a word (letters or digits on
+    both sides of an edge)."""
+    return ((start > 0 and text[start - 1].isalnum() and text[start].isalnum())
+            or (end < len(text) and text[end - 1].isalnum() and text[end].isalnum()))
+
+
 def _check_qa(row, text) -> list[Problem]:
     out = _check_context(row, text)
     if out:
@@ -226,6 +233,8 @@ def _check_qa(row, text) -> list[Problem]:
             out.append(Problem("answer_mismatch", f"{t!r} not at answer_start={a}"))
             continue
         doc_span = Span(cstart + a, cstart + a + len(t))
+        if _splits_a_word(context, a, a + len(t)):  # "Ali" of "Alibaba": no reader would answer that
+            out.append(Problem("answer_splits_word", f"{t!r} at answer_start={a}"))
         if not content_tokens(t):  # "it", "them": nothing a reader could check
             out.append(Problem("answer_no_content", t))
         if not any(s.contains(doc_span) for s in spans):

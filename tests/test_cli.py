@@ -384,3 +384,19 @@ def test_validate_rejects_a_refutes_claim_that_restates_the_same_number():
         "change": {"kind": "NUMBER", "original": "four", "replacement": "4"},
     }
     assert "refutes_no_change" in [p.reason for p in check_row("fact_check", row, text)]
+
+
+def test_validate_fails_an_answer_cut_inside_a_word(built_copy):
+    """"Novembe" of "November": the span is in the passage, but no reader would answer that."""
+    def tamper(row):
+        answer = row["answers"]["text"][0]
+        assert answer[-1].isalnum() and len(answer) > 2
+        cut = answer[:-1]
+        messages = [{**m, "content": cut} if m["role"] == "assistant" else m for m in row["messages"]]
+        return {**row, "answers": {**row["answers"], "text": [cut]}, "messages": messages}
+
+    row_id = _tamper(built_copy / "dataset" / "qa" / "train-00000-of-00001.parquet", "qa", tamper)
+    result = run("validate", built_copy)
+    assert result.exit_code == 1, result.output
+    assert "  answer_splits_word: 1\n" in result.output and row_id in result.output, result.output
+    assert "messages_mismatch" not in result.output  # only the new rule can tell
