@@ -233,10 +233,10 @@ def _check_qa(row, text) -> list[Problem]:
             out.append(Problem("answer_mismatch", f"{t!r} not at answer_start={a}"))
             continue
         doc_span = Span(cstart + a, cstart + a + len(t))
-        if _splits_a_word(context, a, a + len(t)):  # "Ali" of "Alibaba": no reader would answer that
-            out.append(Problem("answer_splits_word", f"{t!r} at answer_start={a}"))
         if not content_tokens(t):  # "it", "them": nothing a reader could check
             out.append(Problem("answer_no_content", t))
+        if _splits_a_word(context, a, a + len(t)):  # "Ali" of "Alibaba": no reader would answer that
+            out.append(Problem("answer_splits_word", f"{t!r} at answer_start={a}"))
         if not any(s.contains(doc_span) for s in spans):
             out.append(Problem("answer_outside_evidence", t))
         if contains_word(question.casefold(), t.casefold()):
