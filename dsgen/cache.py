@@ -181,9 +181,11 @@ class CachedBackend(Backend):
             return None
         except (OSError, ValueError):
             return None  # unreadable entry: recompute and overwrite it
-        # Guard against a (theoretical) hash collision or a hand-edited file.
+        # Guard against a (theoretical) hash collision or a hand-edited or clobbered file
+        # (valid JSON that is not an entry, such as `[]`, is as unreadable as bad JSON).
         if (
-            entry.get("model_id") != self.model_id
+            not isinstance(entry, dict)
+            or entry.get("model_id") != self.model_id
             or entry.get("prompt") != request.prompt
             or entry.get("params") != _jsonable(dataclasses.asdict(request.params))
             or not isinstance(entry.get("completion"), str)

@@ -449,6 +449,17 @@ def test_cache_ignores_leftover_temp_files_and_recomputes_corrupt_entries(tmp_pa
     assert (rerun.hits, rerun.misses) == (1, 1)
 
 
+@pytest.mark.parametrize("text", ["[]", '"x"', "null", "3", '["completion"]'])
+def test_cache_recomputes_an_entry_that_is_json_but_not_an_object(tmp_path, text):
+    CachedBackend(counting_fake(), tmp_path).generate(requests_for(["p"]))
+    (entry,) = tmp_path.rglob("*.json")
+    entry.write_text(text)  # e.g. clobbered by a sync tool or edited by hand
+    rerun = CachedBackend(counting_fake(), tmp_path)
+    assert rerun.generate(requests_for(["p"])) == ["answer to p"]
+    assert (rerun.hits, rerun.misses) == (0, 1)
+    assert json.loads(entry.read_text())["completion"] == "answer to p"  # overwritten with a good entry
+
+
 def test_cache_report_merges_hits_with_the_model_token_counts(tmp_path, openai_server):
     with CachedBackend(openai(openai_server), tmp_path) as backend:
         backend.generate(requests_for(["p", "q"]))
