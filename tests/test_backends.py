@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_fixtures import fake_completion
+from backend_fixtures import build_tiny_model, fake_completion
 from dsgen.backends import GenerationParams, GenerationRequest, load_backend
 from dsgen.backends.fake import FakeBackend
 from dsgen.cache import CachedBackend, cache_key
@@ -458,6 +458,53 @@ def test_cache_recomputes_an_entry_that_is_json_but_not_an_object(tmp_path, text
     assert rerun.generate(requests_for(["p"])) == ["answer to p"]
     assert (rerun.hits, rerun.misses) == (0, 1)
     assert json.loads(entry.read_text())["completion"] == "answer to p"  # overwritten with a good entry
+
+
+def test_cache_never_gives_one_model_another_models_answers_even_in_a_folder_of_the_same_name(tmp_path):
+    """`run1/final` and `run2/final` are different models: the cache must tell them apart by
+    more than the folder name, while the generator column still reads `final`."""
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    run1 = build_tiny_model(tmp_path / "run1" / "final", seed=1)
+    run2 = build_tiny_model(tmp_path / "run2" / "final", seed=2)
+    reqs = requests_for(PROMPTS[:3])
+    first = CachedBackend(TransformersBackend(model=run1, num_threads=1), tmp_path / "calls")
+    first.generate(reqs)
+    second = CachedBackend(TransformersBackend(model=run2, num_threads=1), tmp_path / "calls")
+    assert second.generate(reqs) == TransformersBackend(model=run2, num_threads=1).generate(reqs)
+    assert (second.hits, second.misses) == (0, 3)
+    assert first.model_id == second.model_id == "final"  # provenance stays the readable name
+
+
+def test_cache_hits_for_the_same_model_again_and_misses_once_it_is_saved_again_in_place(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    folder = build_tiny_model(tmp_path / "final", seed=1)
+    reqs = requests_for(PROMPTS[:2])
+
+    def run():
+        backend = CachedBackend(TransformersBackend(model=folder, num_threads=1), tmp_path / "calls")
+        return backend, backend.generate(reqs)
+
+    run()
+    again, _ = run()
+    assert (again.hits, again.misses) == (2, 0) and not again.backend.loaded
+    build_tiny_model(folder, seed=2)  # retrained in place: same names and sizes
+    retrained, outputs = run()
+    assert (retrained.hits, retrained.misses) == (0, 2)
+    assert outputs == TransformersBackend(model=folder, num_threads=1).generate(reqs)
+
+
+def test_the_embedded_model_keeps_its_cache_keys():
+    """Caches filled before models were fingerprinted keep hitting for the embedded model,
+    whose weights the package pins by sha256: its key is unchanged."""
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    cached = CachedBackend(TransformersBackend(), "calls")  # lazy: nothing is loaded or converted
+    request = GenerationRequest("Question: Who built the library?\nAnswer:", GenerationParams())
+    assert cached.cache_id == cached.model_id == "google/gemma-3-270m (GGUF Q4_K_M, embedded)"
+    assert cache_key(cached.cache_id, request) == "70372cb8ba8338be9e575a1e9219997e59c6cf080455f6f6f27a0ad5069c9d90"
+    assert cached.model_dir.name == "google-gemma-3-270m-GGUF-Q4_K_M-embedded-e47551b3"
 
 
 def test_cache_report_merges_hits_with_the_model_token_counts(tmp_path, openai_server):

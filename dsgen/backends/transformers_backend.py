@@ -29,6 +29,7 @@ from dsgen.backends.model_files import (
     default_models_dir,
     ensure_converted_embedded_model,
     ensure_converted_gguf,
+    model_fingerprint,
 )
 from dsgen.errors import BackendError
 
@@ -61,7 +62,9 @@ class TransformersBackend(Backend):
         chat_template: Wrap prompts as one user turn with the tokenizer's chat template.
             ``None`` = when the tokenizer has one and the model is not the (base) embedded one.
         num_threads: CPU threads for torch; default all CPUs available to the process.
-        model_id: Override the provenance/cache id (default: the embedded id, or the folder name).
+        model_id: Override the provenance id (default: the embedded id, or the folder or file
+            name). The cache id of a folder or file adds :func:`model_fingerprint`, so models
+            that share a name (``run1/final``, ``run2/final``) never share cached answers.
         progress: Called with the number of requests finished after each batch.
         lazy: Load on first use (default). ``False`` loads now, so a broken model fails at once.
     """
@@ -97,6 +100,9 @@ class TransformersBackend(Backend):
         if self._embedded:
             self._source = None
             self.model_id = model_id or EMBEDDED_MODEL_ID
+            # The embedded weights are pinned by the package's sha256: the id alone is the key
+            # (unchanged, so existing caches keep hitting).
+            self._cache_id = self.model_id
         else:
             path = Path(model).expanduser()
             if not (path.is_dir() or (path.is_file() and path.suffix == ".gguf")):
@@ -105,10 +111,18 @@ class TransformersBackend(Backend):
                 raise BackendError(f"cannot load model from {path}: no config.json (not a Hugging Face model folder)")
             self._source = path
             self.model_id = model_id or path.resolve().name
+            try:
+                self._cache_id = f"{self.model_id} [{model_fingerprint(path)}]"
+            except OSError as exc:
+                raise BackendError(f"cannot read model {path}: {exc.strerror or exc}") from None
         if not lazy:
             self.load()
 
     # ----------------------------------------------------------------- loading
+
+    @property
+    def cache_id(self) -> str:
+        return self._cache_id
 
     @property
     def loaded(self) -> bool:
