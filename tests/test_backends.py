@@ -177,6 +177,45 @@ def test_a_fully_cached_rebuild_never_loads_the_model(tiny_model_dir, tmp_path):
             assert (tmp_path / "warm" / shard).read_bytes() == (tmp_path / "cold" / shard).read_bytes()
 
 
+def short_context_gpt2(folder: Path, positions: int = 64) -> Path:
+    """A GPT-2 (learned positions: torch fails past them) with ``positions`` positions."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from tiny_models import build_tiny_causal_lm
+
+    build_tiny_causal_lm(folder)  # for its tokenizer; the GPT-2 replaces config and weights
+    tok = AutoTokenizer.from_pretrained(folder)
+    config = GPT2Config(vocab_size=len(tok), n_positions=positions, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_prompt_longer_than_the_models_context_is_one_line_error_before_any_generation(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=short_context_gpt2(tmp_path / "gpt2short"), chat_template=False, num_threads=1)
+    fits = GenerationParams(max_new_tokens=8, stop=())
+    assert len(backend.generate([GenerationRequest("The river", fits)])[0]) > 0
+    long_prompt = "the company reported revenue in 2020 and its shares rose " * 20
+    with pytest.raises(BackendError) as info:
+        backend.generate([GenerationRequest("The river", fits), GenerationRequest(long_prompt, NO_STOP)])
+    message = str(info.value)
+    assert "\n" not in message and "64 positions (n_positions in its config.json)" in message
+    assert f"a prompt of {len(backend.tokenizer(long_prompt)['input_ids'])} tokens plus up to 16 new tokens" in message
+    assert backend.stats.batches == 1  # only the first call generated
+
+
+def test_a_prompt_that_fits_only_without_the_new_tokens_is_refused_too(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=short_context_gpt2(tmp_path / "gpt2short"), chat_template=False, num_threads=1)
+    n = len(backend.tokenizer("The river")["input_ids"])
+    assert backend.generate([GenerationRequest("The river", GenerationParams(max_new_tokens=64 - n, stop=()))])
+    with pytest.raises(BackendError, match=f"a prompt of {n} tokens plus up to {65 - n} new tokens"):
+        backend.generate([GenerationRequest("The river", GenerationParams(max_new_tokens=65 - n, stop=()))])
+
+
 def test_a_model_folder_without_config_fails_before_any_work(tmp_path):
     from dsgen.backends.transformers_backend import TransformersBackend
 

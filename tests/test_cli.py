@@ -254,6 +254,17 @@ def test_a_cache_folder_inside_the_output_folder_is_refused(flags, env, message,
     assert folder_tree(tmp_path) == before
 
 
+def test_a_model_whose_context_is_shorter_than_the_prompts_is_one_line_error(tmp_path):
+    """GPT-2 with 64 positions: torch used to fail with an IndexError traceback."""
+    from test_backends import short_context_gpt2
+
+    model = short_context_gpt2(tmp_path / "gpt2short")
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES,
+                                                    "--model", model, "--passes", "qa_model", "--no-cache", "-q"])))
+    assert_one_line_error(result, "tokens plus up to", "does not fit model 'gpt2short'", "64 positions")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_failed_build_leaves_no_folder_it_created(tmp_path):
     """`-o x/y/z` creates x/ and x/y/ for the build's work folder; when the model fails
     (here the fake backend, out of replies, as an unreachable server would), they go too."""

@@ -175,6 +175,7 @@ class TransformersBackend(Backend):
         started = time.perf_counter()
         results: list[str] = [""] * len(requests)
         encoded = [self._encode(r.prompt) for r in requests]
+        self._check_context(encoded, requests)
         groups: dict[GenerationParams, list[int]] = {}
         for i, request in enumerate(requests):
             groups.setdefault(request.params, []).append(i)
@@ -201,6 +202,26 @@ class TransformersBackend(Backend):
         self._tokenizer = None
 
     # ----------------------------------------------------------------- internals
+
+    def _check_context(self, encoded: list[list[int]], requests: Sequence[GenerationRequest]) -> None:
+        """Refuse, before any generation, prompts that do not fit the model's context.
+
+        A build of such prompts cannot succeed (each one fails or runs past what the model
+        was trained on), so it stops with one line rather than a torch traceback.
+        """
+        from dsgen.backends.torch_generation import context_limit
+
+        limit = context_limit(self._tokenizer, self._model)
+        if limit is None:
+            return
+        positions, source = limit
+        need, i = max((len(ids) + r.params.max_new_tokens, i) for i, (ids, r) in enumerate(zip(encoded, requests)))
+        if need > positions:
+            raise BackendError(
+                f"a prompt of {len(encoded[i])} tokens plus up to {requests[i].params.max_new_tokens} new tokens "
+                f"does not fit model {self.model_id!r}, whose context is {positions} positions ({source}); "
+                "use a model with a longer context, or shorter passages (model_context_chars in [build.options])"
+            )
 
     def _encode(self, prompt: str) -> list[int]:
         tokenizer = self._tokenizer
