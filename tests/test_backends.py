@@ -216,6 +216,43 @@ def test_a_prompt_that_fits_only_without_the_new_tokens_is_refused_too(tmp_path)
         backend.generate([GenerationRequest("The river", GenerationParams(max_new_tokens=65 - n, stop=()))])
 
 
+def _copy_without(src: Path, dest: Path, keep) -> Path:
+    import shutil
+
+    dest.mkdir()
+    for file in src.iterdir():
+        if keep(file.name):
+            shutil.copy(file, dest / file.name)
+    return dest
+
+
+@pytest.mark.parametrize(
+    "make_model, message",
+    [
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "notok", lambda n: "token" not in n),
+         "cannot load model from {tmp}/notok: no tokenizer files (tokenizer.json, tokenizer.model, or vocab.json and "
+         "merges.txt) in the folder"),
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "noweights", lambda n: not n.endswith(".safetensors")),
+         "cannot load model from {tmp}/noweights: no weights (*.safetensors or pytorch_model.bin) in the folder"),
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "onlycfg", lambda n: n == "config.json"),
+         "cannot load model from {tmp}/onlycfg: no weights (*.safetensors or pytorch_model.bin) and no tokenizer files"),
+        (lambda tiny, tmp: tiny / "model.safetensors",
+         "model {tiny}/model.safetensors is a file, not a model folder: give the folder holding its config.json"),
+        (lambda tiny, tmp: "", "--model is empty: give a model folder or a .gguf file, or leave --model out"),
+        (lambda tiny, tmp: "   ", "--model is empty"),
+        (lambda tiny, tmp: "~nosuchuser-dsgen/models/qwen",
+         "model folder not found: ~nosuchuser-dsgen/models/qwen (no such user's home folder)"),
+    ],
+)
+def test_a_model_that_cannot_load_is_named_in_one_line_before_any_work(tiny_model_dir, tmp_path, make_model, message):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    with pytest.raises(BackendError) as info:
+        TransformersBackend(model=make_model(tiny_model_dir, tmp_path))  # lazy: this checks files only
+    assert str(info.value).startswith(message.format(tiny=tiny_model_dir, tmp=tmp_path)), info.value
+    assert "\n" not in str(info.value)
+
+
 def test_a_model_folder_without_config_fails_before_any_work(tmp_path):
     from dsgen.backends.transformers_backend import TransformersBackend
 

@@ -265,6 +265,17 @@ def test_a_model_whose_context_is_shorter_than_the_prompts_is_one_line_error(tmp
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("model, message", [
+    ("", "--model is empty"),
+    ("~nosuchuser-dsgen/x", "model folder not found: ~nosuchuser-dsgen/x"),
+])
+def test_a_model_option_that_names_no_model_is_one_line_error(model, message, tmp_path):
+    """`--model ""` used to build with the embedded model, `~nosuchuser/x` to end in a traceback."""
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES,
+                                                    "--model", model, "--passes", "qa_model", "--no-cache", "-q"])))
+    assert_one_line_error(result, message)
+
+
 def test_a_failed_build_leaves_no_folder_it_created(tmp_path):
     """`-o x/y/z` creates x/ and x/y/ for the build's work folder; when the model fails
     (here the fake backend, out of replies, as an unreachable server would), they go too."""

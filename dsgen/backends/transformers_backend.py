@@ -92,7 +92,7 @@ class TransformersBackend(Backend):
         self._cache_dir = cache_dir
         self._num_threads = num_threads or len(os.sched_getaffinity(0))
         self._chat_template_wanted = chat_template
-        self._embedded = not model
+        self._embedded = model is None
         self._lock = threading.Lock()
         self._tokenizer = self._model = None
         self._chat_template: bool | None = None
@@ -104,11 +104,14 @@ class TransformersBackend(Backend):
             # (unchanged, so existing caches keep hitting).
             self._cache_id = self.model_id
         else:
-            path = Path(model).expanduser()
-            if not (path.is_dir() or (path.is_file() and path.suffix == ".gguf")):
+            path = _model_path(model)
+            if path.is_file() and path.suffix != ".gguf":
+                raise BackendError(f"model {path} is a file, not a model folder: give the folder holding its "
+                                   "config.json, weights and tokenizer files (or a .gguf file)")
+            if not path.exists():
                 raise BackendError(f"model folder not found: {path}")
-            if path.is_dir() and not (path / "config.json").is_file():
-                raise BackendError(f"cannot load model from {path}: no config.json (not a Hugging Face model folder)")
+            if path.is_dir():
+                _check_model_folder(path)
             self._source = path
             self.model_id = model_id or path.resolve().name
             try:
@@ -231,3 +234,34 @@ class TransformersBackend(Backend):
             )
             return tokenizer(text, add_special_tokens=False)["input_ids"]
         return tokenizer(prompt)["input_ids"]
+
+
+#: Files from which ``AutoTokenizer`` builds a tokenizer (fast, sentencepiece, BPE, WordPiece, tiktoken).
+TOKENIZER_FILES = ("tokenizer.json", "*.model", "vocab.json", "vocab.txt", "merges.txt", "tekken.json", "*.tiktoken")
+#: Weight files ``AutoModelForCausalLM`` loads into torch (single or sharded).
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+
+
+def _model_path(model: str | os.PathLike[str]) -> Path:
+    """``--model`` as a path, ``~`` expanded; one-line errors for an empty value or unknown user."""
+    if not str(model).strip():
+        raise BackendError("--model is empty: give a model folder or a .gguf file, "
+                           "or leave --model out for the embedded model")
+    try:
+        return Path(model).expanduser()
+    except RuntimeError:  # ~user for a user that does not exist
+        raise BackendError(f"model folder not found: {model} (no such user's home folder)") from None
+
+
+def _check_model_folder(path: Path) -> None:
+    """Name what a model folder lacks before anything loads (``transformers`` would fail later,
+    with a message that lists nothing useful)."""
+    missing = []
+    if not (path / "config.json").is_file():
+        raise BackendError(f"cannot load model from {path}: no config.json (not a Hugging Face model folder)")
+    if not any(any(path.glob(pattern)) for pattern in WEIGHT_FILES):
+        missing.append("no weights (*.safetensors or pytorch_model.bin)")
+    if not any(any(path.glob(pattern)) for pattern in TOKENIZER_FILES):
+        missing.append("no tokenizer files (tokenizer.json, tokenizer.model, or vocab.json and merges.txt)")
+    if missing:
+        raise BackendError(f"cannot load model from {path}: {' and '.join(missing)} in the folder")
