@@ -179,9 +179,28 @@ def _import_writers() -> None:
     from dsgen.features import FEATURES  # noqa: F401
 
 
+def uses_model(config: BuildConfig) -> bool:
+    """Whether the build runs a model pass (and so opens a backend)."""
+    return config.backend != "none" and any(p in MODEL_PASSES for p in config.selected_passes())
+
+
+def kept_folders(config: BuildConfig) -> list[tuple[str, Path]]:
+    """Folders the build writes to that must outlive it: the model-call cache (unless
+    ``--no-cache``) and, for local models, the converted-model folder."""
+    if not uses_model(config):
+        return []
+    from dsgen.backends.model_files import default_models_dir
+    from dsgen.cache import default_cache_dir
+
+    kept = [("model-call cache", config.cache_dir or default_cache_dir())] if config.use_cache else []
+    if config.backend == "transformers":
+        kept.append(("converted-model", default_models_dir()))
+    return kept
+
+
 def open_backend(config: BuildConfig):
     """The configured backend wrapped in the model-call cache, or ``None``."""
-    if config.backend == "none" or not any(p in MODEL_PASSES for p in config.selected_passes()):
+    if not uses_model(config):
         return None
     from dsgen.backends import load_backend
     from dsgen.cache import CachedBackend, default_cache_dir
@@ -197,13 +216,15 @@ def open_backend(config: BuildConfig):
     return CachedBackend(inner, config.cache_dir or default_cache_dir(), enabled=config.use_cache)
 
 
-def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
+def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path, kept: Iterable[tuple[str, Path]] = ()) -> None:
     """Refuse an output folder whose replacement would lose the user's files, and a
     build's output given as the seeds folder.
 
     A build replaces its output folder as a whole, so that folder must be new, empty or
     a previous build (it holds ``build-report.json`` and ``dataset/``); it must not be
-    or hold the seeds or templates folder; and it must not lie inside the seeds folder,
+    or hold the seeds or templates folder, nor a folder in ``kept`` (``(what, folder)``
+    pairs such as the model-call cache, which every build would otherwise delete, so
+    that each rebuild silently repeated every model call); and it must not lie inside the seeds folder,
     where the next build would read it as articles. (``dsgen build out`` is an easy
     slip: ``validate``, ``stats`` and ``push`` take the output folder first.) Its
     absolute path must be valid UTF-8: the parquet writer opens files by a UTF-8 path,
@@ -225,6 +246,11 @@ def check_folders(out_dir: Path, seeds_dir: Path, templates_dir: Path) -> None:
             where = "is" if out == resolved else f"holds {folder},"
             raise ConfigError(f"output folder {out_dir} {where} the {what} folder, and a build replaces its output "
                               "folder as a whole; choose another output folder")
+    for what, folder in kept:
+        if is_within(folder.resolve(), out):
+            where = "is the output folder" if folder.resolve() == out else f"is inside the output folder {out_dir}"
+            raise ConfigError(f"{what} folder {folder} {where}, and a build replaces its output folder as a whole, "
+                              "deleting it; choose a folder outside it")
     if is_within(out, seeds):  # (the seeds folder itself was refused above)
         raise ConfigError(f"output folder {out_dir} is inside the seeds folder {seeds_dir}, where later builds "
                           "would read it as articles; choose a folder outside it")
@@ -263,7 +289,7 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
     work = None
     with tempfile.TemporaryFile(prefix="dsgen-spool-") as spool, contextlib.ExitStack() as stack, build_collector():
         templates_dir = resolve_templates_dir(config.templates_dir)
-        check_folders(out_dir, Path(config.seeds_dir), templates_dir)
+        check_folders(out_dir, Path(config.seeds_dir), templates_dir, kept_folders(config))
         store = TemplateStore(templates_dir)
         pass_objs = [get_pass(name) for name in config.selected_passes()]
         options = {**config.options, "model_items_per_doc": config.model_items_per_doc, "temperature": config.temperature}

@@ -10,8 +10,8 @@ Chosen over sqlite because:
 * several processes (parallel builds, tests) can share one cache with no locking;
 * entries are plain text a user can inspect, delete per model, or copy.
 
-An entry holds the model id, prompt, decoding parameters and completion only: never backend
-options such as API keys or server addresses.
+An entry holds the model's cache id (``Backend.cache_id``), prompt, decoding parameters and
+completion only: never backend options such as API keys or server addresses.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(model_id: str, request: GenerationRequest) -> str:
-    """sha256 over the model id, the prompt and every decoding parameter."""
+    """sha256 over the model's cache id, the prompt and every decoding parameter."""
     payload = {
         "model_id": model_id,
         "prompt": request.prompt,
@@ -100,12 +100,18 @@ class CachedBackend(Backend):
     ) -> None:
         self.backend = backend
         self.model_id = backend.model_id
+        self._cache_id: str = getattr(backend, "cache_id", backend.model_id)
         self.cache_dir = Path(cache_dir)
         self.enabled = enabled
         self.chunk_size = max(1, chunk_size or _default_chunk_size(backend))
         self.progress = progress
         self.stats = CacheStats()
         self._swept: set[Path] = set()  # folders cleared of stale temporary files
+
+    @property
+    def cache_id(self) -> str:
+        """The inner backend's cache id: what the keys and entries name the model by."""
+        return self._cache_id
 
     @property
     def hits(self) -> int:
@@ -118,7 +124,7 @@ class CachedBackend(Backend):
     @property
     def model_dir(self) -> Path:
         """Folder holding this model's entries."""
-        return self.cache_dir / _model_slug(self.model_id)
+        return self.cache_dir / _model_slug(self.cache_id)
 
     def report(self) -> dict:
         """Hits and misses plus the inner backend's token counts, for the build report."""
@@ -132,7 +138,7 @@ class CachedBackend(Backend):
         results: list[str | None] = [None] * len(requests)
         pending: dict[str, list[int]] = {}  # key -> positions waiting for it
         for i, request in enumerate(requests):
-            key = cache_key(self.model_id, request) if self.enabled else str(i)
+            key = cache_key(self.cache_id, request) if self.enabled else str(i)
             hit = self._read(key, request) if self.enabled and key not in pending else None
             if hit is not None:
                 results[i] = hit
@@ -181,9 +187,11 @@ class CachedBackend(Backend):
             return None
         except (OSError, ValueError):
             return None  # unreadable entry: recompute and overwrite it
-        # Guard against a (theoretical) hash collision or a hand-edited file.
+        # Guard against a (theoretical) hash collision or a hand-edited or clobbered file
+        # (valid JSON that is not an entry, such as `[]`, is as unreadable as bad JSON).
         if (
-            entry.get("model_id") != self.model_id
+            not isinstance(entry, dict)
+            or entry.get("model_id") != self.cache_id
             or entry.get("prompt") != request.prompt
             or entry.get("params") != _jsonable(dataclasses.asdict(request.params))
             or not isinstance(entry.get("completion"), str)
@@ -195,7 +203,7 @@ class CachedBackend(Backend):
         path = self._path(key)
         entry = {
             "schema": _SCHEMA,
-            "model_id": self.model_id,
+            "model_id": self.cache_id,  # the key's name since schema 1
             "prompt": request.prompt,
             "params": dataclasses.asdict(request.params),
             "completion": completion,

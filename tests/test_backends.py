@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_fixtures import fake_completion
+from backend_fixtures import build_tiny_model, fake_completion
 from dsgen.backends import GenerationParams, GenerationRequest, load_backend
 from dsgen.backends.fake import FakeBackend
 from dsgen.cache import CachedBackend, cache_key
@@ -175,6 +175,82 @@ def test_a_fully_cached_rebuild_never_loads_the_model(tiny_model_dir, tmp_path):
         for split in ("train", "test"):
             shard = Path("dataset", config, f"{split}-00000-of-00001.parquet")
             assert (tmp_path / "warm" / shard).read_bytes() == (tmp_path / "cold" / shard).read_bytes()
+
+
+def short_context_gpt2(folder: Path, positions: int = 64) -> Path:
+    """A GPT-2 (learned positions: torch fails past them) with ``positions`` positions."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from tiny_models import build_tiny_causal_lm
+
+    build_tiny_causal_lm(folder)  # for its tokenizer; the GPT-2 replaces config and weights
+    tok = AutoTokenizer.from_pretrained(folder)
+    config = GPT2Config(vocab_size=len(tok), n_positions=positions, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_prompt_longer_than_the_models_context_is_one_line_error_before_any_generation(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=short_context_gpt2(tmp_path / "gpt2short"), chat_template=False, num_threads=1)
+    fits = GenerationParams(max_new_tokens=8, stop=())
+    assert len(backend.generate([GenerationRequest("The river", fits)])[0]) > 0
+    long_prompt = "the company reported revenue in 2020 and its shares rose " * 20
+    with pytest.raises(BackendError) as info:
+        backend.generate([GenerationRequest("The river", fits), GenerationRequest(long_prompt, NO_STOP)])
+    message = str(info.value)
+    assert "\n" not in message and "64 positions (n_positions in its config.json)" in message
+    assert f"a prompt of {len(backend.tokenizer(long_prompt)['input_ids'])} tokens plus up to 16 new tokens" in message
+    assert backend.stats.batches == 1  # only the first call generated
+
+
+def test_a_prompt_that_fits_only_without_the_new_tokens_is_refused_too(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(model=short_context_gpt2(tmp_path / "gpt2short"), chat_template=False, num_threads=1)
+    n = len(backend.tokenizer("The river")["input_ids"])
+    assert backend.generate([GenerationRequest("The river", GenerationParams(max_new_tokens=64 - n, stop=()))])
+    with pytest.raises(BackendError, match=f"a prompt of {n} tokens plus up to {65 - n} new tokens"):
+        backend.generate([GenerationRequest("The river", GenerationParams(max_new_tokens=65 - n, stop=()))])
+
+
+def _copy_without(src: Path, dest: Path, keep) -> Path:
+    import shutil
+
+    dest.mkdir()
+    for file in src.iterdir():
+        if keep(file.name):
+            shutil.copy(file, dest / file.name)
+    return dest
+
+
+@pytest.mark.parametrize(
+    "make_model, message",
+    [
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "notok", lambda n: "token" not in n),
+         "cannot load model from {tmp}/notok: no tokenizer files (tokenizer.json, tokenizer.model, or vocab.json and "
+         "merges.txt) in the folder"),
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "noweights", lambda n: not n.endswith(".safetensors")),
+         "cannot load model from {tmp}/noweights: no weights (*.safetensors or pytorch_model.bin) in the folder"),
+        (lambda tiny, tmp: _copy_without(tiny, tmp / "onlycfg", lambda n: n == "config.json"),
+         "cannot load model from {tmp}/onlycfg: no weights (*.safetensors or pytorch_model.bin) and no tokenizer files"),
+        (lambda tiny, tmp: tiny / "model.safetensors",
+         "model {tiny}/model.safetensors is a file, not a model folder: give the folder holding its config.json"),
+        (lambda tiny, tmp: "", "--model is empty: give a model folder or a .gguf file, or leave --model out"),
+        (lambda tiny, tmp: "   ", "--model is empty"),
+        (lambda tiny, tmp: "~nosuchuser-dsgen/models/qwen",
+         "model folder not found: ~nosuchuser-dsgen/models/qwen (no such user's home folder)"),
+    ],
+)
+def test_a_model_that_cannot_load_is_named_in_one_line_before_any_work(tiny_model_dir, tmp_path, make_model, message):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    with pytest.raises(BackendError) as info:
+        TransformersBackend(model=make_model(tiny_model_dir, tmp_path))  # lazy: this checks files only
+    assert str(info.value).startswith(message.format(tiny=tiny_model_dir, tmp=tmp_path)), info.value
+    assert "\n" not in str(info.value)
 
 
 def test_a_model_folder_without_config_fails_before_any_work(tmp_path):
@@ -447,6 +523,64 @@ def test_cache_ignores_leftover_temp_files_and_recomputes_corrupt_entries(tmp_pa
     rerun = CachedBackend(counting_fake(), tmp_path)
     assert rerun.generate(requests_for(["p", "q"])) == ["answer to p", "answer to q"]
     assert (rerun.hits, rerun.misses) == (1, 1)
+
+
+@pytest.mark.parametrize("text", ["[]", '"x"', "null", "3", '["completion"]'])
+def test_cache_recomputes_an_entry_that_is_json_but_not_an_object(tmp_path, text):
+    CachedBackend(counting_fake(), tmp_path).generate(requests_for(["p"]))
+    (entry,) = tmp_path.rglob("*.json")
+    entry.write_text(text)  # e.g. clobbered by a sync tool or edited by hand
+    rerun = CachedBackend(counting_fake(), tmp_path)
+    assert rerun.generate(requests_for(["p"])) == ["answer to p"]
+    assert (rerun.hits, rerun.misses) == (0, 1)
+    assert json.loads(entry.read_text())["completion"] == "answer to p"  # overwritten with a good entry
+
+
+def test_cache_never_gives_one_model_another_models_answers_even_in_a_folder_of_the_same_name(tmp_path):
+    """`run1/final` and `run2/final` are different models: the cache must tell them apart by
+    more than the folder name, while the generator column still reads `final`."""
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    run1 = build_tiny_model(tmp_path / "run1" / "final", seed=1)
+    run2 = build_tiny_model(tmp_path / "run2" / "final", seed=2)
+    reqs = requests_for(PROMPTS[:3])
+    first = CachedBackend(TransformersBackend(model=run1, num_threads=1), tmp_path / "calls")
+    first.generate(reqs)
+    second = CachedBackend(TransformersBackend(model=run2, num_threads=1), tmp_path / "calls")
+    assert second.generate(reqs) == TransformersBackend(model=run2, num_threads=1).generate(reqs)
+    assert (second.hits, second.misses) == (0, 3)
+    assert first.model_id == second.model_id == "final"  # provenance stays the readable name
+
+
+def test_cache_hits_for_the_same_model_again_and_misses_once_it_is_saved_again_in_place(tmp_path):
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    folder = build_tiny_model(tmp_path / "final", seed=1)
+    reqs = requests_for(PROMPTS[:2])
+
+    def run():
+        backend = CachedBackend(TransformersBackend(model=folder, num_threads=1), tmp_path / "calls")
+        return backend, backend.generate(reqs)
+
+    run()
+    again, _ = run()
+    assert (again.hits, again.misses) == (2, 0) and not again.backend.loaded
+    build_tiny_model(folder, seed=2)  # retrained in place: same names and sizes
+    retrained, outputs = run()
+    assert (retrained.hits, retrained.misses) == (0, 2)
+    assert outputs == TransformersBackend(model=folder, num_threads=1).generate(reqs)
+
+
+def test_the_embedded_model_keeps_its_cache_keys():
+    """Caches filled before models were fingerprinted keep hitting for the embedded model,
+    whose weights the package pins by sha256: its key is unchanged."""
+    from dsgen.backends.transformers_backend import TransformersBackend
+
+    cached = CachedBackend(TransformersBackend(), "calls")  # lazy: nothing is loaded or converted
+    request = GenerationRequest("Question: Who built the library?\nAnswer:", GenerationParams())
+    assert cached.cache_id == cached.model_id == "google/gemma-3-270m (GGUF Q4_K_M, embedded)"
+    assert cache_key(cached.cache_id, request) == "70372cb8ba8338be9e575a1e9219997e59c6cf080455f6f6f27a0ad5069c9d90"
+    assert cached.model_dir.name == "google-gemma-3-270m-GGUF-Q4_K_M-embedded-e47551b3"
 
 
 def test_cache_report_merges_hits_with_the_model_token_counts(tmp_path, openai_server):

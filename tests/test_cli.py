@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEEDS, TEMPLATES, assert_one_line_error, folder_tree
+from conftest import SEEDS, TEMPLATES, assert_one_line_error, folder_tree, templated_build
 from dsgen.cli import cli
 
 
@@ -256,6 +256,54 @@ def test_an_output_folder_that_would_lose_the_users_files_is_refused(out, messag
     error_lines = [l for l in result.output.splitlines() if l.startswith("Error")]
     assert len(error_lines) == 1 and message in error_lines[0], result.output
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "flags, env, message",
+    [
+        (["--cache-dir", "out/cache"], None, "model-call cache folder out/cache is inside the output folder out"),
+        (["--cache-dir", "out"], None, "model-call cache folder out is the output folder"),
+        ([], "out/dsgen-cache", "model-call cache folder out/dsgen-cache/calls is inside the output folder out"),
+    ],
+)
+def test_a_cache_folder_inside_the_output_folder_is_refused(flags, env, message, tmp_path, monkeypatch):
+    """The build's final swap replaces the output folder, which would delete a cache inside
+    it after every build, so each rebuild would repeat every model call."""
+    monkeypatch.chdir(tmp_path)
+    if env:
+        monkeypatch.setenv("DSGEN_CACHE_DIR", env)
+    templated_build(SEEDS, tmp_path / "out")  # a previous build: a valid output folder
+    (tmp_path / "out" / "cache" / "ab").mkdir(parents=True)
+    (tmp_path / "out" / "cache" / "ab" / "entry.json").write_text("{}")
+    config = tmp_path / "fake.toml"
+    config.write_text('[build]\nbackend = "fake"\npasses = ["qa_model"]\n', encoding="utf-8")
+    before = folder_tree(tmp_path)
+    result = CliRunner().invoke(cli, ["build", str(SEEDS), "-o", "out", "--templates", str(TEMPLATES),
+                                      "--config", "fake.toml", "-q", *flags])
+    assert_one_line_error(result, message, "choose a folder outside it")
+    assert folder_tree(tmp_path) == before
+
+
+def test_a_model_whose_context_is_shorter_than_the_prompts_is_one_line_error(tmp_path):
+    """GPT-2 with 64 positions: torch used to fail with an IndexError traceback."""
+    from test_backends import short_context_gpt2
+
+    model = short_context_gpt2(tmp_path / "gpt2short")
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES,
+                                                    "--model", model, "--passes", "qa_model", "--no-cache", "-q"])))
+    assert_one_line_error(result, "tokens plus up to", "does not fit model 'gpt2short'", "64 positions")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("model, message", [
+    ("", "--model is empty"),
+    ("~nosuchuser-dsgen/x", "model folder not found: ~nosuchuser-dsgen/x"),
+])
+def test_a_model_option_that_names_no_model_is_one_line_error(model, message, tmp_path):
+    """`--model ""` used to build with the embedded model, `~nosuchuser/x` to end in a traceback."""
+    result = CliRunner().invoke(cli, list(map(str, ["build", SEEDS, "-o", tmp_path / "out", "--templates", TEMPLATES,
+                                                    "--model", model, "--passes", "qa_model", "--no-cache", "-q"])))
+    assert_one_line_error(result, message)
 
 
 def test_a_failed_build_leaves_no_folder_it_created(tmp_path):

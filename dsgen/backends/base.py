@@ -57,8 +57,16 @@ class Backend(abc.ABC):
     at the first stop string.
     """
 
-    #: Identifies the model in provenance (``generator`` column) and cache keys.
+    #: Names the model in provenance (``generator`` column) and reports.
     model_id: str = "unknown"
+
+    @property
+    def cache_id(self) -> str:
+        """Identifies the model in model-call cache keys: two models that may answer
+        differently must never share one. Defaults to ``model_id``; a backend whose
+        ``model_id`` is only a readable name (a local folder's name) adds what tells the
+        weights apart."""
+        return self.model_id
 
     @abc.abstractmethod
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:

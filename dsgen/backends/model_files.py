@@ -18,7 +18,13 @@ from pathlib import Path
 from dsgen.cache import default_cache_root
 from dsgen.errors import BackendError
 
-__all__ = ["EMBEDDED_MODEL_ID", "default_models_dir", "ensure_converted_embedded_model", "ensure_converted_gguf"]
+__all__ = [
+    "EMBEDDED_MODEL_ID",
+    "default_models_dir",
+    "ensure_converted_embedded_model",
+    "ensure_converted_gguf",
+    "model_fingerprint",
+]
 
 EMBEDDED_MODEL_ID = "google/gemma-3-270m (GGUF Q4_K_M, embedded)"
 
@@ -69,6 +75,26 @@ def ensure_converted_gguf(
     models_dir = Path(cache_dir) if cache_dir is not None else default_models_dir()
     target = models_dir / f"{gguf.stem}-{_sha256(gguf)[:16]}"
     return target if _is_converted(target) else _convert(gguf, target)
+
+
+def model_fingerprint(path: Path) -> str:
+    """A short digest that changes whenever the model at ``path`` (a folder or a file) may.
+
+    It covers the resolved path and the name, size and modification time (ns) of the file,
+    or of every file directly in the folder (weights, config, tokenizer; symlinks, as in a
+    Hub snapshot, are followed to their targets). That costs one ``stat`` per file, where
+    hashing gigabytes of weights on every build would take minutes. Two folders of the same
+    name, and a model saved again in place, get different fingerprints; the same unchanged
+    folder keeps its own, so its rebuilds hit the cache. Moving or copying the model (a
+    new path or new times) only costs cache misses, never a wrong answer.
+    """
+    resolved = path.resolve()
+    files = [resolved] if resolved.is_file() else sorted(p for p in resolved.iterdir() if p.is_file())
+    digest = hashlib.sha256(os.fsencode(resolved))
+    for file in files:
+        st = file.stat()
+        digest.update(b"\0" + os.fsencode(file.name) + f"\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def _is_converted(folder: Path) -> bool:

@@ -109,6 +109,29 @@ def load_model(folder: Path, dtype: str):
     return tokenizer, model
 
 
+#: Config attributes that hold a model's context length (positions), by architecture.
+_CONTEXT_ATTRIBUTES = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
+
+
+def context_limit(tokenizer, model) -> tuple[int, str] | None:
+    """The most positions (prompt plus generated tokens) the model takes, and where that
+    number comes from; ``None`` when neither the config nor the tokenizer says.
+
+    Past it, a model with learned positions (GPT-2) fails inside torch with an IndexError, and
+    one with rotary positions runs beyond what it was trained on.
+    """
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    for name in _CONTEXT_ATTRIBUTES:
+        value = vars(text_config).get(name)  # the name in config.json, not an alias (GPT-2's n_positions)
+        if isinstance(value, int) and value > 0:
+            return value, f"{name} in its config.json"
+    value = getattr(tokenizer, "model_max_length", None)
+    if isinstance(value, int) and 0 < value < 10**7:  # tokenizers without one say 10**30
+        return value, "model_max_length in its tokenizer_config.json"
+    return None
+
+
 def count_generated(generated: torch.Tensor, pad_id: int, eos_ids: list[int]) -> int:
     """Tokens the model actually produced per row: up to and including EOS, no padding."""
     total = 0

@@ -29,6 +29,7 @@ from dsgen.backends.model_files import (
     default_models_dir,
     ensure_converted_embedded_model,
     ensure_converted_gguf,
+    model_fingerprint,
 )
 from dsgen.errors import BackendError
 
@@ -61,7 +62,9 @@ class TransformersBackend(Backend):
         chat_template: Wrap prompts as one user turn with the tokenizer's chat template.
             ``None`` = when the tokenizer has one and the model is not the (base) embedded one.
         num_threads: CPU threads for torch; default all CPUs available to the process.
-        model_id: Override the provenance/cache id (default: the embedded id, or the folder name).
+        model_id: Override the provenance id (default: the embedded id, or the folder or file
+            name). The cache id of a folder or file adds :func:`model_fingerprint`, so models
+            that share a name (``run1/final``, ``run2/final``) never share cached answers.
         progress: Called with the number of requests finished after each batch.
         lazy: Load on first use (default). ``False`` loads now, so a broken model fails at once.
     """
@@ -89,7 +92,7 @@ class TransformersBackend(Backend):
         self._cache_dir = cache_dir
         self._num_threads = num_threads or len(os.sched_getaffinity(0))
         self._chat_template_wanted = chat_template
-        self._embedded = not model
+        self._embedded = model is None
         self._lock = threading.Lock()
         self._tokenizer = self._model = None
         self._chat_template: bool | None = None
@@ -97,18 +100,32 @@ class TransformersBackend(Backend):
         if self._embedded:
             self._source = None
             self.model_id = model_id or EMBEDDED_MODEL_ID
+            # The embedded weights are pinned by the package's sha256: the id alone is the key
+            # (unchanged, so existing caches keep hitting).
+            self._cache_id = self.model_id
         else:
-            path = Path(model).expanduser()
-            if not (path.is_dir() or (path.is_file() and path.suffix == ".gguf")):
+            path = _model_path(model)
+            if path.is_file() and path.suffix != ".gguf":
+                raise BackendError(f"model {path} is a file, not a model folder: give the folder holding its "
+                                   "config.json, weights and tokenizer files (or a .gguf file)")
+            if not path.exists():
                 raise BackendError(f"model folder not found: {path}")
-            if path.is_dir() and not (path / "config.json").is_file():
-                raise BackendError(f"cannot load model from {path}: no config.json (not a Hugging Face model folder)")
+            if path.is_dir():
+                _check_model_folder(path)
             self._source = path
             self.model_id = model_id or path.resolve().name
+            try:
+                self._cache_id = f"{self.model_id} [{model_fingerprint(path)}]"
+            except OSError as exc:
+                raise BackendError(f"cannot read model {path}: {exc.strerror or exc}") from None
         if not lazy:
             self.load()
 
     # ----------------------------------------------------------------- loading
+
+    @property
+    def cache_id(self) -> str:
+        return self._cache_id
 
     @property
     def loaded(self) -> bool:
@@ -161,6 +178,7 @@ class TransformersBackend(Backend):
         started = time.perf_counter()
         results: list[str] = [""] * len(requests)
         encoded = [self._encode(r.prompt) for r in requests]
+        self._check_context(encoded, requests)
         groups: dict[GenerationParams, list[int]] = {}
         for i, request in enumerate(requests):
             groups.setdefault(request.params, []).append(i)
@@ -188,6 +206,26 @@ class TransformersBackend(Backend):
 
     # ----------------------------------------------------------------- internals
 
+    def _check_context(self, encoded: list[list[int]], requests: Sequence[GenerationRequest]) -> None:
+        """Refuse, before any generation, prompts that do not fit the model's context.
+
+        A build of such prompts cannot succeed (each one fails or runs past what the model
+        was trained on), so it stops with one line rather than a torch traceback.
+        """
+        from dsgen.backends.torch_generation import context_limit
+
+        limit = context_limit(self._tokenizer, self._model)
+        if limit is None:
+            return
+        positions, source = limit
+        need, i = max((len(ids) + r.params.max_new_tokens, i) for i, (ids, r) in enumerate(zip(encoded, requests)))
+        if need > positions:
+            raise BackendError(
+                f"a prompt of {len(encoded[i])} tokens plus up to {requests[i].params.max_new_tokens} new tokens "
+                f"does not fit model {self.model_id!r}, whose context is {positions} positions ({source}); "
+                "use a model with a longer context, or shorter passages (model_context_chars in [build.options])"
+            )
+
     def _encode(self, prompt: str) -> list[int]:
         tokenizer = self._tokenizer
         if self._chat_template:
@@ -196,3 +234,34 @@ class TransformersBackend(Backend):
             )
             return tokenizer(text, add_special_tokens=False)["input_ids"]
         return tokenizer(prompt)["input_ids"]
+
+
+#: Files from which ``AutoTokenizer`` builds a tokenizer (fast, sentencepiece, BPE, WordPiece, tiktoken).
+TOKENIZER_FILES = ("tokenizer.json", "*.model", "vocab.json", "vocab.txt", "merges.txt", "tekken.json", "*.tiktoken")
+#: Weight files ``AutoModelForCausalLM`` loads into torch (single or sharded).
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+
+
+def _model_path(model: str | os.PathLike[str]) -> Path:
+    """``--model`` as a path, ``~`` expanded; one-line errors for an empty value or unknown user."""
+    if not str(model).strip():
+        raise BackendError("--model is empty: give a model folder or a .gguf file, "
+                           "or leave --model out for the embedded model")
+    try:
+        return Path(model).expanduser()
+    except RuntimeError:  # ~user for a user that does not exist
+        raise BackendError(f"model folder not found: {model} (no such user's home folder)") from None
+
+
+def _check_model_folder(path: Path) -> None:
+    """Name what a model folder lacks before anything loads (``transformers`` would fail later,
+    with a message that lists nothing useful)."""
+    missing = []
+    if not (path / "config.json").is_file():
+        raise BackendError(f"cannot load model from {path}: no config.json (not a Hugging Face model folder)")
+    if not any(any(path.glob(pattern)) for pattern in WEIGHT_FILES):
+        missing.append("no weights (*.safetensors or pytorch_model.bin)")
+    if not any(any(path.glob(pattern)) for pattern in TOKENIZER_FILES):
+        missing.append("no tokenizer files (tokenizer.json, tokenizer.model, or vocab.json and merges.txt)")
+    if missing:
+        raise BackendError(f"cannot load model from {path}: {' and '.join(missing)} in the folder")
