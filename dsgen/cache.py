@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from dsgen.backends.base import Backend, GenerationRequest, GenerationStats
-from dsgen.errors import BackendError
+from dsgen.errors import BackendError, ConfigError
 
 __all__ = ["CacheStats", "CachedBackend", "cache_key", "default_cache_dir", "default_cache_root"]
 
@@ -37,9 +37,18 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def default_cache_root() -> Path:
-    """dsgen's cache folder: ``$DSGEN_CACHE_DIR`` or ``~/.cache/dsgen``."""
+    """dsgen's cache folder: ``$DSGEN_CACHE_DIR`` or ``~/.cache/dsgen``.
+
+    Raises:
+        ConfigError: ``~`` cannot be expanded (an unknown user, or no home folder).
+    """
     env = os.environ.get("DSGEN_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "dsgen"
+    try:
+        return Path(env).expanduser() if env else Path.home() / ".cache" / "dsgen"
+    except RuntimeError:  # pathlib: "Could not determine home directory."
+        where = f"DSGEN_CACHE_DIR={env!r}" if env else "the cache folder ~/.cache/dsgen"
+        raise ConfigError(f"{where}: cannot find that home folder; set DSGEN_CACHE_DIR to a folder path, "
+                          "or pass --cache-dir") from None
 
 
 def default_cache_dir() -> Path:

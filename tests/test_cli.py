@@ -448,3 +448,11 @@ def test_validate_fails_an_answer_cut_inside_a_word(built_copy):
     assert result.exit_code == 1, result.output
     assert "  answer_splits_word: 1\n" in result.output and row_id in result.output, result.output
     assert "messages_mismatch" not in result.output  # only the new rule can tell
+
+
+def test_a_cache_folder_under_an_unknown_users_home_is_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("DSGEN_CACHE_DIR", "~no-such-user-dsgen/cache")
+    result = CliRunner().invoke(cli, ["build", str(SEEDS), "-o", str(tmp_path / "out"), "--templates", str(TEMPLATES),
+                                      "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "-q"])
+    assert_one_line_error(result, "DSGEN_CACHE_DIR='~no-such-user-dsgen/cache'", "home folder")
+    assert not (tmp_path / "out").exists()
