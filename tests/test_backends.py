@@ -282,6 +282,33 @@ def test_openai_password_in_the_server_address_never_shows():
     assert f"http://alice:***@127.0.0.1:{port}/v1" in message
 
 
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://[::1:8000/v1", "Invalid IPv6 URL"),
+        ("notaurl", "expected http:// or https:// and a host"),
+        ("ftp://files.example/v1", "expected http:// or https:// and a host"),
+        ("http:///v1", "expected http:// or https:// and a host"),
+        ("http://localhost:80000/v1", "Port out of range"),
+        ("http://local host:8000/v1", "it contains a space"),
+    ],
+)
+def test_openai_malformed_server_address_fails_at_once_without_a_request(url, reason, monkeypatch):
+    sent = []
+    monkeypatch.setattr("httpx.Client.send", lambda *args, **kwargs: sent.append(args))
+    with pytest.raises(BackendError) as info:
+        with load_backend("openai", model="m", base_url=url, api_key=SECRET, backoff=0.01) as backend:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value).startswith(f"invalid server address {url!r} (--base-url or OPENAI_BASE_URL): {reason}")
+    assert "\n" not in str(info.value) and sent == []
+
+
+def test_openai_malformed_server_address_hides_its_password():
+    with pytest.raises(BackendError) as info:
+        load_backend("openai", model="m", base_url="http://alice:pa55-w0rd@[::1/v1")
+    assert "pa55-w0rd" not in str(info.value) and "'http://alice:***@[::1/v1'" in str(info.value)
+
+
 def test_openai_defaults_come_from_environment(monkeypatch, openai_server):
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

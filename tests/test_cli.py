@@ -107,6 +107,10 @@ def test_validate_flags_split_leakage(built_copy):
         (["build", "--items-per-doc", "0"], "--items-per-doc must be >= 1"),
         (["build", "--temperature", "-0.5"], "--temperature must be a number >= 0"),
         (["build", "--temperature", "inf"], "--temperature must be a number >= 0"),
+        (["build", "--backend", "openai", "--model", "m", "--base-url", "http://[::1:8000/v1"],
+         "invalid server address 'http://[::1:8000/v1' (--base-url or OPENAI_BASE_URL): Invalid IPv6 URL"),
+        (["build", "--backend", "openai", "--model", "m", "--base-url", "notaurl"],
+         "invalid server address 'notaurl' (--base-url or OPENAI_BASE_URL): expected http:// or https://"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(args, message, tmp_path):

@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -66,7 +66,7 @@ class OpenAIBackend(Backend):
             raise BackendError(f"concurrency must be at least 1, got {concurrency}")
         self.model = model
         self.model_id = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = _checked_url((base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"))
         self._shown_url = _without_password(self.base_url)  # what errors and repr print
         self.concurrency = concurrency
         self.timeout = timeout
@@ -217,10 +217,42 @@ def _reason(exc: Exception) -> str:
     return text[:200]
 
 
+def _checked_url(url: str) -> str:
+    """``url`` if it is an http(s) address with a host, else a one-line ``BackendError``.
+
+    Checked before any request: a malformed address is a typo, never worth a retry.
+    """
+    example = "e.g. http://localhost:8000/v1"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BackendError(f"invalid server address {_without_password(url)!r} (--base-url or OPENAI_BASE_URL): "
+                           f"{reason}; {example}") from None
+    if any(c.isspace() for c in url):
+        raise BackendError(f"invalid server address {_without_password(url)!r} (--base-url or OPENAI_BASE_URL): "
+                           f"it contains a space; {example}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BackendError(f"invalid server address {_without_password(url)!r} (--base-url or OPENAI_BASE_URL): "
+                           f"expected http:// or https:// and a host, {example}")
+    return url
+
+
 def _without_password(url: str) -> str:
-    """``url`` with the password of a ``user:password@`` part replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` with the password of a ``user:password@`` part replaced by ``***``.
+
+    Works on text that does not parse as a URL too, so a malformed address can be shown.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    end = min((i for i in (rest.find(c) for c in "/?#") if i != -1), default=len(rest))
+    netloc = rest[:end]
+    if "@" not in netloc:
+        return url
+    userinfo, host = netloc.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{rest[end:]}"
