@@ -282,6 +282,33 @@ def test_openai_password_in_the_server_address_never_shows():
     assert f"http://alice:***@127.0.0.1:{port}/v1" in message
 
 
+@pytest.mark.parametrize("chat", [False, True], ids=["completions", "chat"])
+@pytest.mark.parametrize("text", [42, ["a"], {"a": 1}, True])
+def test_openai_a_completion_that_is_not_a_string_is_one_line_error(openai_server, chat, text):
+    choice = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+    openai_server.reply = (200, {"Content-Type": "application/json"}, json.dumps({"choices": [choice]}).encode())
+    with openai(openai_server, chat=chat) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    path = "/chat/completions" if chat else "/completions"
+    field = "message.content" if chat else "text"
+    assert str(info.value) == f"unexpected answer from {openai_server.base_url}{path}: choices[0].{field} is not a string"
+
+
+@pytest.mark.parametrize(
+    "usage",
+    ['[1, 2]', '"lots"', '{"prompt_tokens": "n/a", "completion_tokens": null}', '{"prompt_tokens": NaN}',
+     '{"prompt_tokens": 1e400, "completion_tokens": -Infinity}', '{"prompt_tokens": -3, "completion_tokens": true}'],
+)
+def test_openai_a_malformed_usage_is_ignored(openai_server, usage):
+    """Token counts are statistics: an odd ``usage`` neither fails the build nor counts."""
+    body = '{"choices": [{"text": "Who built it?"}], "usage": %s}' % usage
+    openai_server.reply = (200, {"Content-Type": "application/json"}, body.encode())
+    with openai(openai_server) as backend:
+        assert backend.generate(requests_for(["p", "q"])) == ["Who built it?"] * 2
+    assert (backend.stats.prompt_tokens, backend.stats.generated_tokens, backend.stats.batches) == (0, 0, 2)
+
+
 @pytest.mark.parametrize(
     "url, reason",
     [

@@ -131,20 +131,22 @@ class OpenAIBackend(Backend):
     def _complete(self, request: GenerationRequest) -> str:
         path, body = self._payload(request)
         data = self._post(path, body)
+        field = "message.content" if self.chat else "text"
         try:
             choice = data["choices"][0]
             text = choice["message"]["content"] if self.chat else choice["text"]
         except (KeyError, IndexError, TypeError):
-            raise BackendError(
-                f"unexpected answer from {self._shown_url}{path}: no choices[0] "
-                f"{'message.content' if self.chat else 'text'}"
-            ) from None
-        usage = data.get("usage") or {}
+            raise BackendError(f"unexpected answer from {self._shown_url}{path}: no choices[0].{field}") from None
+        if text is None:  # e.g. a chat answer with no content: an empty completion, which validation rejects
+            text = ""
+        if not isinstance(text, str):
+            raise BackendError(f"unexpected answer from {self._shown_url}{path}: choices[0].{field} is not a string")
+        usage = data.get("usage") if isinstance(data, dict) else None
         with self._lock:
             self.stats.batches += 1
-            self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-            self.stats.generated_tokens += int(usage.get("completion_tokens") or 0)
-        return cut_at_stop(text or "", request.params.stop)
+            self.stats.prompt_tokens += _token_count(usage, "prompt_tokens")
+            self.stats.generated_tokens += _token_count(usage, "completion_tokens")
+        return cut_at_stop(text, request.params.stop)
 
     def _post(self, path: str, body: dict) -> dict:
         for attempt in range(self.max_retries + 1):
@@ -215,6 +217,17 @@ def _reason(exc: Exception) -> str:
         if known in lowered:
             return known
     return text[:200]
+
+
+def _token_count(usage: object, name: str) -> int:
+    """``usage[name]`` as a count, or 0 when the server sent none or something odd.
+
+    Token counts only feed statistics, so a malformed ``usage`` never fails a build.
+    """
+    value = usage.get(name) if isinstance(usage, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value) if 0 <= value < 2**63 else 0  # NaN and infinity fail the comparison
 
 
 def _checked_url(url: str) -> str:
