@@ -253,6 +253,62 @@ def test_openai_client_error_is_not_retried_and_key_is_scrubbed(openai_server):
     assert SECRET not in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["k", "v1", "127.0.0.1"])
+def test_openai_a_short_key_is_hidden_without_garbling_the_address_or_words(openai_server, key):
+    """Ollama's documented key is ``ollama``: hiding its text everywhere turned the address
+    into ``http://***:11434/v1`` and, for a key ``k``, "check" into "chec***"."""
+    openai_server.failures = [401]
+    openai_server.echo_auth_in_errors = True
+    with openai(openai_server, api_key=key) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == (f"{openai_server.base_url}/completions answered HTTP 401 (check the API key: "
+                               "OPENAI_API_KEY or DSGEN_API_KEY): invalid key Bearer ***")
+
+
+@pytest.mark.parametrize(
+    "echoed, shown",
+    [
+        ("Authorization: Bearer ok; token refused", "Authorization: Bearer ***; token refused"),
+        ('{"authorization": "ok"} is not okay', '{"authorization": "***"} is not okay'),
+        ("key ok is not valid; known keys: joke, token", "key *** is not valid; known keys: joke, token"),
+        ("bad key=ok. Look it up", "bad key=***. Look it up"),
+    ],
+)
+def test_openai_a_key_echoed_by_the_server_is_hidden_but_not_inside_words(openai_server, echoed, shown):
+    body = json.dumps({"error": {"message": echoed}}).encode()
+    openai_server.reply = (400, {"Content-Type": "application/json"}, body)
+    with openai(openai_server, api_key="ok") as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == f"{openai_server.base_url}/completions answered HTTP 400: {shown}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize(
+    "location, shown",
+    [("https://127.0.0.1/v1/completions", "https://127.0.0.1/v1/completions"),
+     ("/api/v1/completions", "{root}/api/v1/completions")],
+)
+def test_openai_a_redirect_is_reported_as_such_and_not_followed(openai_server, status, location, shown):
+    openai_server.reply = (status, {"Location": location}, b"")
+    with openai(openai_server) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    shown = shown.format(root=openai_server.base_url.removesuffix("/v1"))
+    assert str(info.value) == (f"{openai_server.base_url}/completions answered HTTP {status} "
+                               f"(redirect to {shown}); use --base-url {shown.removesuffix('/completions')}")
+    assert len(openai_server.requests) == 1
+
+
+def test_openai_an_answer_that_is_not_json_names_its_status_and_type(openai_server):
+    openai_server.reply = (200, {"Content-Type": "text/html"}, b"<html>proxy login</html>")
+    with openai(openai_server) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == f"{openai_server.base_url}/completions answered HTTP 200 with a body that is not JSON (text/html)"
+
+
 def test_openai_unreachable_server_is_one_line_error_without_key():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

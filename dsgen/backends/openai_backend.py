@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,13 @@ __all__ = ["OpenAIBackend"]
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _MAX_STOP = 4  # the OpenAI API accepts at most four stop strings; the rest are cut locally
+#: Credentials as a server may echo them: a bearer token, an ``Authorization`` header value.
+_AUTH_VALUES = (
+    re.compile(r"\b(bearer\s+)[^\s\"',;]+", re.IGNORECASE),
+    re.compile(r"\b(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|bearer)\s+)?)[^\s\"',;]+", re.IGNORECASE),
+)
+#: A secret this long is hidden anywhere in a text, not only as a whole token.
+_LONG_SECRET = 16
 
 
 @backends.register("openai")
@@ -161,12 +169,14 @@ class OpenAIBackend(Backend):
             if response.status_code in _RETRY_STATUS and not last_try:
                 self._sleep(attempt, response.headers.get("retry-after"))
                 continue
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 raise BackendError(self._status_message(path, response))
             try:
                 return response.json()
             except ValueError:
-                raise BackendError(f"{self._shown_url}{path} answered with invalid JSON") from None
+                kind = response.headers.get("content-type") or "no Content-Type"
+                raise BackendError(f"{self._shown_url}{path} answered HTTP {response.status_code} with a body "
+                                   f"that is not JSON ({self._scrub(kind)[:80]})") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
@@ -183,29 +193,58 @@ class OpenAIBackend(Backend):
         else:
             reason = _reason(exc) or type(exc).__name__
         tries = self.max_retries + 1
-        return self._scrub(
-            f"cannot reach OpenAI-compatible server at {self._shown_url}: {reason} "
-            f"(after {tries} attempt{'s' if tries > 1 else ''})"
-        )
+        return (f"cannot reach OpenAI-compatible server at {self._shown_url}: {self._scrub(reason)} "
+                f"(after {tries} attempt{'s' if tries > 1 else ''})")
 
     def _status_message(self, path: str, response: httpx.Response) -> str:
+        message = f"{self._shown_url}{path} answered HTTP {response.status_code}"
+        if response.is_redirect:
+            # Not followed: the request would go, key and all, to an address the user did not give.
+            target = self._scrub(_redirect_target(response))
+            hint = f"--base-url {target.removesuffix(path)}" if target.endswith(path) else "the address it redirects to"
+            return f"{message} (redirect to {target}); use {hint}"
+        if 300 <= response.status_code < 400:
+            return message
         detail = ""
         try:
             error = response.json().get("error")
             detail = error.get("message", "") if isinstance(error, dict) else str(error or "")
         except (ValueError, AttributeError):
             detail = response.text
-        detail = self._scrub(" ".join(detail.split()))[:200]  # scrub first: a cut key is still a leak
-        message = f"{self._shown_url}{path} answered HTTP {response.status_code}"
+        detail = self._scrub(" ".join(str(detail).split()))[:200]  # scrub first: a cut key is still a leak
         if response.status_code in (401, 403):
             message += " (check the API key: OPENAI_API_KEY or DSGEN_API_KEY)"
-        return self._scrub(f"{message}: {detail}" if detail else message)
+        return f"{message}: {detail}" if detail else message
 
     def _scrub(self, text: str) -> str:
-        """Servers sometimes echo the bad key back; never pass it (or a URL password) on."""
+        """``text`` from the server or the network stack with the key (and a URL password) hidden.
+
+        Servers sometimes echo a rejected key back. Hidden: a bearer token or ``Authorization``
+        header value, and each secret where it stands as a whole token (or anywhere, when it is
+        long enough never to be part of a word), so a short key such as Ollama's ``ollama``
+        does not blank out words. Only text from outside goes through here, never the
+        address the user gave.
+        """
+        for pattern in _AUTH_VALUES:
+            text = pattern.sub(r"\1***", text)
         for secret in self._secrets:
-            text = text.replace(secret, "***")
+            if len(secret) >= _LONG_SECRET:
+                text = text.replace(secret, "***")
+            else:
+                text = re.sub(rf"(?<![\w.~+/-]){re.escape(secret)}(?![\w~+/=-]|\.\w)", "***", text)
         return text
+
+
+def _redirect_target(response: httpx.Response) -> str:
+    """The absolute address a redirect points to, without a password; cut to 200 characters."""
+    location = response.headers.get("location", "")
+    if not location:
+        return "no Location given"
+    try:
+        location = str(response.request.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        pass
+    return _without_password(" ".join(location.split()))[:200]
 
 
 def _reason(exc: Exception) -> str:
