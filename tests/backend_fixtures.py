@@ -117,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return
-        status = self.server.next_failure()
+        prompt = body.get("prompt") or body.get("messages", [{}])[-1].get("content", "")
+        status = self.server.next_failure() or self.server.status_for(prompt)
         if status is not None:
             self._send(status, {"error": {"message": self.server.error_message(status)}})
             return
@@ -151,6 +152,7 @@ class FakeOpenAIServer(ThreadingHTTPServer):
 
     ``failures`` is a queue of HTTP statuses to answer before succeeding again;
     ``delay`` maps a prompt to seconds to wait (to shuffle completion order, or to hang);
+    ``status_for`` maps a prompt to an HTTP status to fail it with (``None``: answer it);
     ``reply`` is one raw answer (status, headers, body bytes) given to every request instead;
     ``requests`` records (path, headers, body) of everything received.
     """
@@ -162,6 +164,7 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         self.failures: list[int] = []
         self.requests: list[tuple[str, dict, dict]] = []
         self.delay = lambda prompt: 0.0
+        self.status_for = lambda prompt: None
         self.echo_auth_in_errors = False
         self.reply: tuple[int, dict[str, str], bytes] | None = None
         self.stopping = threading.Event()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -307,6 +309,54 @@ def test_openai_an_answer_that_is_not_json_names_its_status_and_type(openai_serv
         with pytest.raises(BackendError) as info:
             backend.generate(requests_for(["p"]))
     assert str(info.value) == f"{openai_server.base_url}/completions answered HTTP 200 with a body that is not JSON (text/html)"
+
+
+def test_openai_the_first_request_to_fail_for_good_fails_the_batch_at_once(openai_server):
+    """Before, the batch waited for the first request's retries (and queued requests kept
+    starting) before reporting anything, and then reported that request's error."""
+    openai_server.status_for = lambda prompt: 400 if prompt == "bad" else 503
+    prompts = ["retried", "bad"] + [f"queued {i}" for i in range(6)]
+    with openai(openai_server, concurrency=2, max_retries=3, backoff=0.5) as backend:
+        with pytest.raises(BackendError, match="HTTP 400: simulated 400"):
+            backend.generate(requests_for(prompts))
+        time.sleep(1.0)  # longer than the retried request's first backoff
+    sent = [body["prompt"] for _, _, body in openai_server.requests]
+    assert sorted(sent) == ["bad", "retried"]
+
+
+def _generate_within(backend, prompts, seconds):
+    """``backend.generate(prompts)`` in a daemon thread: its outcome, or a failed test
+    after ``seconds`` (the thread is left behind rather than waited for)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(backend.generate(requests_for(prompts)))
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"generate() still running after {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("retry_after, shown", [("3600", "3600 s"), ("{date}", "7(199|200|201) s")])
+def test_openai_a_retry_after_beyond_the_cap_gives_up_and_says_so(openai_server, retry_after, shown):
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    date = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=7200), usegmt=True)
+    body = json.dumps({"error": {"message": "rate limited"}}).encode()
+    openai_server.reply = (429, {"Retry-After": retry_after.format(date=date)}, body)
+    with openai(openai_server, concurrency=4) as backend:
+        error = _generate_within(backend, ["p", "q", "r", "s", "t", "u"], 10)
+    assert isinstance(error, BackendError)
+    assert re.fullmatch(re.escape(f"{openai_server.base_url}/completions answered HTTP 429: rate limited (the server "
+                                  "asks to retry after ") + shown + re.escape("; dsgen waits at most 60 s, so it gave up)"),
+                        str(error)), str(error)
+    assert len(openai_server.requests) <= 4  # the first wave only: no request started after the failure
 
 
 def test_openai_unreachable_server_is_one_line_error_without_key():

@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -358,3 +360,34 @@ def test_validate_rejects_a_refutes_claim_that_restates_the_same_number():
         "change": {"kind": "NUMBER", "original": "four", "replacement": "4"},
     }
     assert "refutes_no_change" in [p.reason for p in check_row("fact_check", row, text)]
+
+
+def test_ctrl_c_stops_a_build_waiting_on_a_server_that_never_answers(openai_server, tmp_path):
+    """Before, Ctrl-C waited for every request in flight to use up its retries: four 60 s
+    timeouts, then a timeout error instead of saying the build was stopped."""
+    openai_server.delay = lambda prompt: 3600  # a stuck GPU server
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], seeds)
+    env = {**os.environ, "OPENAI_API_KEY": "k",
+           "PYTHONPATH": os.pathsep.join([str(SEEDS.parent), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dsgen.cli", "build", seeds, "-o", tmp_path / "out", "-q", "--no-cache",
+         "--templates", TEMPLATES, "--backend", "openai", "--model", "m", "--base-url", openai_server.base_url,
+         "--passes", "qa_model", "--concurrency", "4"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(openai_server.requests) < 4 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(openai_server.requests) == 4, child.communicate(timeout=5)  # all four in flight
+        child.send_signal(signal.SIGINT)
+        stopped = time.monotonic()
+        out, err = child.communicate(timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+    assert time.monotonic() - stopped < 10
+    assert child.returncode != 0 and out == "" and err.strip() == "Aborted!", err
+    assert len(openai_server.requests) == 4  # nothing sent after Ctrl-C

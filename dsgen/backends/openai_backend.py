@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import random
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Sequence
 from urllib.parse import urlsplit
 
@@ -26,6 +28,8 @@ __all__ = ["OpenAIBackend"]
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+#: Longest pause a ``Retry-After`` answer may impose before a retry, in seconds.
+MAX_RETRY_AFTER = 60.0
 _MAX_STOP = 4  # the OpenAI API accepts at most four stop strings; the rest are cut locally
 #: Credentials as a server may echo them: a bearer token, an ``Authorization`` header value.
 _AUTH_VALUES = (
@@ -36,13 +40,18 @@ _AUTH_VALUES = (
 _LONG_SECRET = 16
 
 
+class _Stopped(Exception):
+    """Raised inside a request thread when the batch has already failed (or was stopped)."""
+
+
 @backends.register("openai")
 class OpenAIBackend(Backend):
     """Completes prompts through ``/completions`` (or ``/chat/completions``) over HTTP.
 
     Requests run in parallel, at most ``concurrency`` at a time, and come back in request
     order. Connection errors, timeouts, 429 and 5xx answers are retried with exponential
-    backoff (honouring ``Retry-After``); anything else fails with a one-line ``BackendError``.
+    backoff (honouring ``Retry-After`` up to ``MAX_RETRY_AFTER`` seconds); anything else, and
+    the last failed retry, fails the whole batch at once with a one-line ``BackendError``.
     The API key is sent as a bearer token and appears in no message, log or ``repr``.
 
     Args:
@@ -101,17 +110,55 @@ class OpenAIBackend(Backend):
         started = time.perf_counter()
         try:
             if self.concurrency == 1 or len(requests) <= 1:
-                return [self._complete(r) for r in requests]
-            pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)))
-            try:
-                futures = [pool.submit(self._complete, r) for r in requests]
-                return [f.result() for f in futures]
-            finally:
-                # On the first failure, drop queued requests instead of retrying each of them.
-                pool.shutdown(wait=True, cancel_futures=True)
+                stop = threading.Event()  # never set: here Ctrl-C interrupts the request itself
+                return [self._complete(r, stop) for r in requests]
+            return self._in_parallel(requests)
         finally:
             self.stats.calls += 1
             self.stats.seconds += time.perf_counter() - started
+
+    def _in_parallel(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        """Send ``requests`` from at most ``concurrency`` threads; completions in request order.
+
+        The first request to fail for good fails them all, and the caller gets its error at
+        once: no queued request starts and no retry begins after it (nor after Ctrl-C). Nor
+        does anyone wait for requests still in flight: their threads are daemons, left to
+        finish or time out on their own, so a stuck server cannot hold up an interrupted build
+        (waiting for them took up to four 60 s timeouts).
+        """
+        stop = threading.Event()
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for item in enumerate(requests):
+            todo.put(item)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    i, request = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put((i, self._complete(request, stop), None))
+                except _Stopped:
+                    return
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    done.put((i, None, exc))
+                    stop.set()
+                    return
+
+        for n in range(min(self.concurrency, len(requests))):
+            threading.Thread(target=work, name=f"dsgen-openai-{n}", daemon=True).start()
+        results: list[str] = [""] * len(requests)
+        try:
+            for _ in requests:
+                i, text, error = done.get()
+                if error is not None:
+                    raise error
+                results[i] = text
+        finally:
+            stop.set()
+        return results
 
     def close(self) -> None:
         self._client.close()
@@ -136,9 +183,9 @@ class OpenAIBackend(Backend):
         body["prompt"] = request.prompt
         return "/completions", body
 
-    def _complete(self, request: GenerationRequest) -> str:
+    def _complete(self, request: GenerationRequest, stop: threading.Event) -> str:
         path, body = self._payload(request)
-        data = self._post(path, body)
+        data = self._post(path, body, stop)
         field = "message.content" if self.chat else "text"
         try:
             choice = data["choices"][0]
@@ -156,18 +203,20 @@ class OpenAIBackend(Backend):
             self.stats.generated_tokens += _token_count(usage, "completion_tokens")
         return cut_at_stop(text, request.params.stop)
 
-    def _post(self, path: str, body: dict) -> dict:
+    def _post(self, path: str, body: dict, stop: threading.Event) -> dict:
         for attempt in range(self.max_retries + 1):
+            if stop.is_set():
+                raise _Stopped
             last_try = attempt == self.max_retries
             try:
                 response = self._client.post(path, json=body)
             except httpx.TransportError as exc:
                 if last_try:
-                    raise BackendError(self._transport_message(exc)) from None
-                self._sleep(attempt, None)
+                    raise BackendError(self._transport_message(exc, attempt + 1)) from None
+                self._wait(stop, self._backoff(attempt))
                 continue
             if response.status_code in _RETRY_STATUS and not last_try:
-                self._sleep(attempt, response.headers.get("retry-after"))
+                self._wait(stop, max(self._backoff(attempt), self._retry_after(path, response)))
                 continue
             if response.status_code >= 300:
                 raise BackendError(self._status_message(path, response))
@@ -179,20 +228,43 @@ class OpenAIBackend(Backend):
                                    f"that is not JSON ({self._scrub(kind)[:80]})") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * (2**attempt) * (1 + random.random() / 4)
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, min(float(retry_after), 60.0))
-        time.sleep(delay)
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff * (2**attempt) * (1 + random.random() / 4)
 
-    def _transport_message(self, exc: httpx.TransportError) -> str:
+    @staticmethod
+    def _wait(stop: threading.Event, seconds: float) -> None:
+        """Sleep before a retry, unless another request fails for good or the build stops."""
+        if stop.wait(seconds):
+            raise _Stopped
+
+    def _retry_after(self, path: str, response: httpx.Response) -> float:
+        """The pause a ``Retry-After`` header asks for (seconds or an HTTP date), 0 without one.
+
+        Raises:
+            BackendError: the server asks for more than ``MAX_RETRY_AFTER`` seconds; waiting
+                that long without a word would look like a hang.
+        """
+        value = (response.headers.get("retry-after") or "").strip()
+        seconds = 0.0
+        if value.isdigit():
+            seconds = float(value)
+        elif value:
+            try:
+                seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+            except (TypeError, ValueError, IndexError):
+                seconds = 0.0  # unreadable: back off as usual
+        if seconds > MAX_RETRY_AFTER:
+            raise BackendError(f"{self._status_message(path, response)} (the server asks to retry after "
+                               f"{seconds:.0f} s; dsgen waits at most {MAX_RETRY_AFTER:g} s, so it gave up)")
+        return max(seconds, 0.0)
+
+    def _transport_message(self, exc: httpx.TransportError, tries: int) -> str:
         if isinstance(exc, httpx.TimeoutException):
             reason = f"no answer within {self.timeout:g} s"
         elif isinstance(exc, httpx.ConnectError):
             reason = _reason(exc) or "connection failed"
         else:
             reason = _reason(exc) or type(exc).__name__
-        tries = self.max_retries + 1
         return (f"cannot reach OpenAI-compatible server at {self._shown_url}: {self._scrub(reason)} "
                 f"(after {tries} attempt{'s' if tries > 1 else ''})")
 
