@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -112,7 +111,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         self.server.record(self.path, dict(self.headers), body)
-        status = self.server.next_failure()
+        if self.server.reply is not None:
+            status, headers, data = self.server.reply
+            self.send_response(status)
+            for name, value in {"Content-Length": str(len(data)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        prompt = body.get("prompt") or body.get("messages", [{}])[-1].get("content", "")
+        status = self.server.next_failure() or self.server.status_for(prompt)
         if status is not None:
             self._send(status, {"error": {"message": self.server.error_message(status)}})
             return
@@ -126,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": {"message": f"no route {self.path}"}})
             return
-        time.sleep(self.server.delay(prompt))
+        self.server.stopping.wait(self.server.delay(prompt))  # cut short when the test ends
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3}
         self._send(200, {"id": "x", "object": "text_completion", "choices": [choice], "usage": usage})
 
@@ -145,7 +153,9 @@ class FakeOpenAIServer(ThreadingHTTPServer):
     """A real HTTP server on 127.0.0.1 speaking the OpenAI completions protocol.
 
     ``failures`` is a queue of HTTP statuses to answer before succeeding again;
-    ``delay`` maps a prompt to seconds to wait (to shuffle completion order);
+    ``delay`` maps a prompt to seconds to wait (to shuffle completion order, or to hang);
+    ``status_for`` maps a prompt to an HTTP status to fail it with (``None``: answer it);
+    ``reply`` is one raw answer (status, headers, body bytes) given to every request instead;
     ``requests`` records (path, headers, body) of everything received.
     """
 
@@ -156,7 +166,10 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         self.failures: list[int] = []
         self.requests: list[tuple[str, dict, dict]] = []
         self.delay = lambda prompt: 0.0
+        self.status_for = lambda prompt: None
         self.echo_auth_in_errors = False
+        self.reply: tuple[int, dict[str, str], bytes] | None = None
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
 
     @property
@@ -185,6 +198,7 @@ def openai_server():
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
+    server.stopping.set()
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)

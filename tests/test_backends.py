@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -329,6 +331,110 @@ def test_openai_client_error_is_not_retried_and_key_is_scrubbed(openai_server):
     assert SECRET not in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["k", "v1", "127.0.0.1"])
+def test_openai_a_short_key_is_hidden_without_garbling_the_address_or_words(openai_server, key):
+    """Ollama's documented key is ``ollama``: hiding its text everywhere turned the address
+    into ``http://***:11434/v1`` and, for a key ``k``, "check" into "chec***"."""
+    openai_server.failures = [401]
+    openai_server.echo_auth_in_errors = True
+    with openai(openai_server, api_key=key) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == (f"{openai_server.base_url}/completions answered HTTP 401 (check the API key: "
+                               "OPENAI_API_KEY or DSGEN_API_KEY): invalid key Bearer ***")
+
+
+@pytest.mark.parametrize(
+    "echoed, shown",
+    [
+        ("Authorization: Bearer ok; token refused", "Authorization: Bearer ***; token refused"),
+        ('{"authorization": "ok"} is not okay', '{"authorization": "***"} is not okay'),
+        ("key ok is not valid; known keys: joke, token", "key *** is not valid; known keys: joke, token"),
+        ("bad key=ok. Look it up", "bad key=***. Look it up"),
+    ],
+)
+def test_openai_a_key_echoed_by_the_server_is_hidden_but_not_inside_words(openai_server, echoed, shown):
+    body = json.dumps({"error": {"message": echoed}}).encode()
+    openai_server.reply = (400, {"Content-Type": "application/json"}, body)
+    with openai(openai_server, api_key="ok") as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == f"{openai_server.base_url}/completions answered HTTP 400: {shown}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize(
+    "location, shown",
+    [("https://127.0.0.1/v1/completions", "https://127.0.0.1/v1/completions"),
+     ("/api/v1/completions", "{root}/api/v1/completions")],
+)
+def test_openai_a_redirect_is_reported_as_such_and_not_followed(openai_server, status, location, shown):
+    openai_server.reply = (status, {"Location": location}, b"")
+    with openai(openai_server) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    shown = shown.format(root=openai_server.base_url.removesuffix("/v1"))
+    assert str(info.value) == (f"{openai_server.base_url}/completions answered HTTP {status} "
+                               f"(redirect to {shown}); use --base-url {shown.removesuffix('/completions')}")
+    assert len(openai_server.requests) == 1
+
+
+def test_openai_an_answer_that_is_not_json_names_its_status_and_type(openai_server):
+    openai_server.reply = (200, {"Content-Type": "text/html"}, b"<html>proxy login</html>")
+    with openai(openai_server) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value) == f"{openai_server.base_url}/completions answered HTTP 200 with a body that is not JSON (text/html)"
+
+
+def test_openai_the_first_request_to_fail_for_good_fails_the_batch_at_once(openai_server):
+    """Before, the batch waited for the first request's retries (and queued requests kept
+    starting) before reporting anything, and then reported that request's error."""
+    openai_server.status_for = lambda prompt: 400 if prompt == "bad" else 503
+    prompts = ["retried", "bad"] + [f"queued {i}" for i in range(6)]
+    with openai(openai_server, concurrency=2, max_retries=3, backoff=0.5) as backend:
+        with pytest.raises(BackendError, match="HTTP 400: simulated 400"):
+            backend.generate(requests_for(prompts))
+        time.sleep(1.0)  # longer than the retried request's first backoff
+    sent = [body["prompt"] for _, _, body in openai_server.requests]
+    assert sorted(sent) == ["bad", "retried"]
+
+
+def _generate_within(backend, prompts, seconds):
+    """``backend.generate(prompts)`` in a daemon thread: its outcome, or a failed test
+    after ``seconds`` (the thread is left behind rather than waited for)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(backend.generate(requests_for(prompts)))
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"generate() still running after {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("retry_after, shown", [("3600", "3600 s"), ("{date}", "7(199|200|201) s")])
+def test_openai_a_retry_after_beyond_the_cap_gives_up_and_says_so(openai_server, retry_after, shown):
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    date = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=7200), usegmt=True)
+    body = json.dumps({"error": {"message": "rate limited"}}).encode()
+    openai_server.reply = (429, {"Retry-After": retry_after.format(date=date)}, body)
+    with openai(openai_server, concurrency=4) as backend:
+        error = _generate_within(backend, ["p", "q", "r", "s", "t", "u"], 10)
+    assert isinstance(error, BackendError)
+    assert re.fullmatch(re.escape(f"{openai_server.base_url}/completions answered HTTP 429: rate limited (the server "
+                                  "asks to retry after ") + shown + re.escape("; dsgen waits at most 60 s, so it gave up)"),
+                        str(error)), str(error)
+    assert len(openai_server.requests) <= 4  # the first wave only: no request started after the failure
+
+
 def test_openai_unreachable_server_is_one_line_error_without_key():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -356,6 +462,60 @@ def test_openai_password_in_the_server_address_never_shows():
     message = str(info.value)
     assert "pa55-w0rd" not in message and "pa55-w0rd" not in repr(backend)
     assert f"http://alice:***@127.0.0.1:{port}/v1" in message
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["completions", "chat"])
+@pytest.mark.parametrize("text", [42, ["a"], {"a": 1}, True])
+def test_openai_a_completion_that_is_not_a_string_is_one_line_error(openai_server, chat, text):
+    choice = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+    openai_server.reply = (200, {"Content-Type": "application/json"}, json.dumps({"choices": [choice]}).encode())
+    with openai(openai_server, chat=chat) as backend:
+        with pytest.raises(BackendError) as info:
+            backend.generate(requests_for(["p"]))
+    path = "/chat/completions" if chat else "/completions"
+    field = "message.content" if chat else "text"
+    assert str(info.value) == f"unexpected answer from {openai_server.base_url}{path}: choices[0].{field} is not a string"
+
+
+@pytest.mark.parametrize(
+    "usage",
+    ['[1, 2]', '"lots"', '{"prompt_tokens": "n/a", "completion_tokens": null}', '{"prompt_tokens": NaN}',
+     '{"prompt_tokens": 1e400, "completion_tokens": -Infinity}', '{"prompt_tokens": -3, "completion_tokens": true}'],
+)
+def test_openai_a_malformed_usage_is_ignored(openai_server, usage):
+    """Token counts are statistics: an odd ``usage`` neither fails the build nor counts."""
+    body = '{"choices": [{"text": "Who built it?"}], "usage": %s}' % usage
+    openai_server.reply = (200, {"Content-Type": "application/json"}, body.encode())
+    with openai(openai_server) as backend:
+        assert backend.generate(requests_for(["p", "q"])) == ["Who built it?"] * 2
+    assert (backend.stats.prompt_tokens, backend.stats.generated_tokens, backend.stats.batches) == (0, 0, 2)
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://[::1:8000/v1", "Invalid IPv6 URL"),
+        ("notaurl", "expected http:// or https:// and a host"),
+        ("ftp://files.example/v1", "expected http:// or https:// and a host"),
+        ("http:///v1", "expected http:// or https:// and a host"),
+        ("http://localhost:80000/v1", "Port out of range"),
+        ("http://local host:8000/v1", "it contains a space"),
+    ],
+)
+def test_openai_malformed_server_address_fails_at_once_without_a_request(url, reason, monkeypatch):
+    sent = []
+    monkeypatch.setattr("httpx.Client.send", lambda *args, **kwargs: sent.append(args))
+    with pytest.raises(BackendError) as info:
+        with load_backend("openai", model="m", base_url=url, api_key=SECRET, backoff=0.01) as backend:
+            backend.generate(requests_for(["p"]))
+    assert str(info.value).startswith(f"invalid server address {url!r} (--base-url or OPENAI_BASE_URL): {reason}")
+    assert "\n" not in str(info.value) and sent == []
+
+
+def test_openai_malformed_server_address_hides_its_password():
+    with pytest.raises(BackendError) as info:
+        load_backend("openai", model="m", base_url="http://alice:pa55-w0rd@[::1/v1")
+    assert "pa55-w0rd" not in str(info.value) and "'http://alice:***@[::1/v1'" in str(info.value)
 
 
 def test_openai_defaults_come_from_environment(monkeypatch, openai_server):

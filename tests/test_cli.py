@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -137,6 +139,10 @@ def test_validate_flags_split_leakage(built_copy):
         (["build", "--items-per-doc", "0"], "--items-per-doc must be >= 1"),
         (["build", "--temperature", "-0.5"], "--temperature must be a number >= 0"),
         (["build", "--temperature", "inf"], "--temperature must be a number >= 0"),
+        (["build", "--backend", "openai", "--model", "m", "--base-url", "http://[::1:8000/v1"],
+         "invalid server address 'http://[::1:8000/v1' (--base-url or OPENAI_BASE_URL): Invalid IPv6 URL"),
+        (["build", "--backend", "openai", "--model", "m", "--base-url", "notaurl"],
+         "invalid server address 'notaurl' (--base-url or OPENAI_BASE_URL): expected http:// or https://"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(args, message, tmp_path):
@@ -456,3 +462,34 @@ def test_a_cache_folder_under_an_unknown_users_home_is_one_line_error(tmp_path, 
                                       "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "-q"])
     assert_one_line_error(result, "DSGEN_CACHE_DIR='~no-such-user-dsgen/cache'", "home folder")
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_stops_a_build_waiting_on_a_server_that_never_answers(openai_server, tmp_path):
+    """Before, Ctrl-C waited for every request in flight to use up its retries: four 60 s
+    timeouts, then a timeout error instead of saying the build was stopped."""
+    openai_server.delay = lambda prompt: 3600  # a stuck GPU server
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], seeds)
+    env = {**os.environ, "OPENAI_API_KEY": "k",
+           "PYTHONPATH": os.pathsep.join([str(SEEDS.parent), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dsgen.cli", "build", seeds, "-o", tmp_path / "out", "-q", "--no-cache",
+         "--templates", TEMPLATES, "--backend", "openai", "--model", "m", "--base-url", openai_server.base_url,
+         "--passes", "qa_model", "--concurrency", "4"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(openai_server.requests) < 4 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(openai_server.requests) == 4, child.communicate(timeout=5)  # all four in flight
+        child.send_signal(signal.SIGINT)
+        stopped = time.monotonic()
+        out, err = child.communicate(timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+    assert time.monotonic() - stopped < 10
+    assert child.returncode != 0 and out == "" and err.strip() == "Aborted!", err
+    assert len(openai_server.requests) == 4  # nothing sent after Ctrl-C
