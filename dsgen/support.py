@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from dsgen.entities import NUMBER_WORDS, char_before, numeric_mentions
-from dsgen.text import words
+from dsgen.text import iter_words, words
 from dsgen.types import Span
 
 if TYPE_CHECKING:
@@ -51,6 +51,19 @@ def content_tokens(text: str) -> frozenset[str]:
         if low and low not in STOPWORDS:
             out.add(low)
     return frozenset(out)
+
+
+def has_content_word(text: str) -> bool:
+    """``bool(content_tokens(text))``, without caching: for texts checked once (generated
+    questions, answers, claims), which would push often-compared sentences out of the cache.
+    Most such texts start with a content word or two in: the words are read lazily."""
+    for w in iter_words(text):
+        low = w.lower().replace("’", "'")
+        if low.endswith("'s"):
+            low = low[:-2]
+        if low and low not in STOPWORDS:
+            return True
+    return False
 
 
 def token_recall(text: str, evidence: str) -> float:

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 from dsgen.sentences import split_line
 from dsgen.types import Span
@@ -157,6 +158,11 @@ _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 def words(text: str) -> list[str]:
     """Word tokens (letters/digits, keeping inner apostrophes and hyphens)."""
     return _WORD.findall(text)
+
+
+def iter_words(text: str) -> Iterator[str]:
+    """:func:`words`, one at a time (for a caller that may stop at the first)."""
+    return (m.group() for m in _WORD.finditer(text))
 
 
 def is_prose(sentence_text: str, min_words: int = 6) -> bool:

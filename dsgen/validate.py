@@ -16,7 +16,7 @@ from dsgen.entities import same_number
 from dsgen.support import (
     PARAPHRASE_MIN_RECALL,
     SUMMARY_MIN_RECALL,
-    content_tokens,
+    has_content_word,
     missing_facts,
     negation_flip,
     nei_problem,
@@ -220,7 +220,7 @@ def _check_qa(row, text) -> list[Problem]:
     texts, starts = list(answers.get("text") or []), list(answers.get("answer_start") or [])
     if not question.endswith("?") or len(question) > MAX_QUESTION_CHARS or len(question.split()) < 3:
         out.append(Problem("question_malformed", question[:80]))
-    elif not content_tokens(question):  # "Who was it?" asks about nothing in the passage
+    elif not has_content_word(question):  # "Who was it?" asks about nothing in the passage
         out.append(Problem("question_no_content", question[:80]))
     if not texts or len(texts) != len(starts):
         return out + [Problem("answer_mismatch", "answers.text and answers.answer_start differ in length or are empty")]
@@ -233,7 +233,7 @@ def _check_qa(row, text) -> list[Problem]:
             out.append(Problem("answer_mismatch", f"{t!r} not at answer_start={a}"))
             continue
         doc_span = Span(cstart + a, cstart + a + len(t))
-        if not content_tokens(t):  # "it", "them": nothing a reader could check
+        if not has_content_word(t):  # "it", "them": nothing a reader could check
             out.append(Problem("answer_no_content", t))
         if _splits_a_word(context, a, a + len(t)):  # "Ali" of "Alibaba": no reader would answer that
             out.append(Problem("answer_splits_word", f"{t!r} at answer_start={a}"))
@@ -251,14 +251,14 @@ def _check_summary(row, text) -> list[Problem]:
     summary = (row.get("summary") or "").strip()
     if not summary:
         return out + [Problem("summary_empty")]
-    if not content_tokens(summary):
+    if not has_content_word(summary):
         return out + [Problem("summary_no_content", summary[:60])]
     evidence = " ".join(text[s.start : s.end] for s in _spans(row))
     missing: set[str] = set()
     for sent in sentences(summary):
         s = sent.text
         if s not in evidence:
-            if not content_tokens(s):  # recall would be 1.0: a sentence of stop words says nothing
+            if not has_content_word(s):  # recall would be 1.0: a sentence of stop words says nothing
                 out.append(Problem("summary_no_content", f"sentence {s[:60]!r}"))
                 continue
             recall = token_recall(s, evidence)
@@ -301,7 +301,7 @@ def _check_fact(row, text, sentence_texts=None) -> list[Problem]:
         return out + [Problem("claim_malformed")]
     # Whatever the label: with no content word, recall against any evidence is 1.0 and
     # the claim names nothing to check ("It was."); a question states nothing.
-    if not content_tokens(claim):
+    if not has_content_word(claim):
         return out + [Problem("claim_no_content", claim[:60])]
     if claim.rstrip("\"')”’»").endswith("?"):
         return out + [Problem("claim_is_question", claim[:60])]

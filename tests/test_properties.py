@@ -128,6 +128,15 @@ def test_contains_word_agrees_with_the_regex_it_replaces(text, part):
     assert dsgen.text.contains_word(f"{text} {part}", part)
 
 
+@FAST
+@given(st.one_of(nasty_text, st.lists(st.sampled_from(["it", "was", "Who", "so", "’s", "it's", "Tesla’s", "5", " ", "?", "the"]))
+                 .map(" ".join)))
+def test_has_content_word_agrees_with_content_tokens(text):
+    from dsgen.support import content_tokens, has_content_word
+
+    assert has_content_word(text) == bool(content_tokens(text))
+
+
 #: The number patterns as first written (a look-behind or ``\\b`` first); the shipped
 #: ones start at the digit so the regex engine can skip ahead, and must find the same.
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
