@@ -73,12 +73,17 @@ def _spool_corpus(config: BuildConfig, spool, map_fn: Callable = map) -> tuple[l
     metas: list[_DocMeta] = []
     skipped: list[Skip] = []
     chunk: list[Document] = []
+    chars = 0
     for doc in iter_corpus(config.seeds_dir, skipped, strict=config.strict, encoding=config.encoding, map_fn=map_fn):
         metas.append(_DocMeta(doc.doc_id, doc.title, doc.source, doc.sha256))
+        if chunk and chars + len(doc.text) > config.chunk_chars:  # long articles: memory stays bounded
+            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            chunk, chars = [], 0
         chunk.append(doc)
+        chars += len(doc.text)
         if len(chunk) == config.chunk_size:
             pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            chunk = []
+            chunk, chars = [], 0
     if chunk:
         pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
     if not metas:
@@ -269,7 +274,8 @@ def is_build(folder: Path) -> bool:
 def build(config: BuildConfig, progress: Progress | None = None, backend=None) -> BuildResult:
     """Run every selected pass, validate, dedupe, split and publish atomically.
 
-    Documents stream through in chunks of ``config.chunk_size``: templated passes
+    Documents stream through in chunks of ``config.chunk_size`` articles (fewer when
+    they hold more than ``config.chunk_chars`` characters of text): templated passes
     (and row building and validation) run on ``config.num_proc`` worker processes,
     or as Ray tasks with ``config.engine == "ray"``; model passes, dedupe and
     writing stay in this process and take chunks in order, so the output is the
@@ -469,7 +475,8 @@ def _report(config, metas, skipped, splits, tally, timings, backend, message_tem
         "per_document": {m.doc_id: dict(sorted(tally.doc_counts[m.doc_id].items())) for m in metas},
         "models": [backend.model_id] if backend is not None else [],
         "model_calls": model_stats,
-        "engine": {"name": config.engine, "num_proc": config.num_proc, "chunk_size": config.chunk_size},
+        "engine": {"name": config.engine, "num_proc": config.num_proc, "chunk_size": config.chunk_size,
+                   "chunk_chars": config.chunk_chars},
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 

@@ -42,6 +42,9 @@ class BuildConfig:
     temperature: float = 0.0
     model_items_per_doc: int = 4
     chunk_size: int = 64
+    #: Characters of article text per chunk, at most (a longer article makes a chunk alone):
+    #: a worker holds a chunk's rows until it is done with it.
+    chunk_chars: int = 4_000_000
     license: str = "other"
     language: str = "en"
     pretty_name: str = "dsgen synthetic QA, summarization and fact-check dataset"
@@ -68,8 +71,8 @@ class BuildConfig:
             raise ConfigError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r} (choose from {', '.join(ENGINES)})")
-        if self.num_proc < 1 or self.batch_size < 1 or self.concurrency < 1 or self.chunk_size < 1:
-            raise ConfigError("--num-proc, --batch-size, --concurrency and chunk_size must be >= 1")
+        if self.num_proc < 1 or self.batch_size < 1 or self.concurrency < 1 or self.chunk_size < 1 or self.chunk_chars < 1:
+            raise ConfigError("--num-proc, --batch-size, --concurrency, chunk_size and chunk_chars must be >= 1")
         if self.model_items_per_doc < 1:
             raise ConfigError(f"--items-per-doc must be >= 1, got {self.model_items_per_doc}")
         if not 0 <= self.temperature < float("inf"):  # NaN fails too

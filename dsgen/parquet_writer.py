@@ -10,6 +10,10 @@ import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, List, Value
 
 ROWS_PER_BATCH = 1000
+#: Characters of text (top-level string columns) buffered before a flush, whatever the
+#: row count: 1,000 rows of book-length articles (``documents``, ``summarization``
+#: rows hold the whole text, their ``messages`` again) would be gigabytes.
+CHARS_PER_BATCH = 32_000_000
 
 
 def _plain(feature: Any) -> bool:
@@ -37,6 +41,7 @@ class ParquetSink:
         self.schema = features.arrow_schema
         self.count = 0
         self._buffer: list[dict[str, Any]] = []
+        self._chars = 0  # text in the buffer, see CHARS_PER_BATCH
         self._writer: pq.ParquetWriter | None = None
         self._labels = {k: f for k, f in features.items() if isinstance(f, ClassLabel)}
         self._plain = all(_plain(f) for f in features.values())
@@ -57,7 +62,10 @@ class ParquetSink:
     def write(self, row: dict[str, Any]) -> None:
         self._buffer.append(self._encode(row))
         self.count += 1
-        if len(self._buffer) >= ROWS_PER_BATCH:
+        for value in row.values():
+            if value.__class__ is str:
+                self._chars += len(value)
+        if len(self._buffer) >= ROWS_PER_BATCH or self._chars >= CHARS_PER_BATCH:
             self._flush()
 
     def _flush(self) -> None:
@@ -66,7 +74,7 @@ class ParquetSink:
             self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
         table = pa.Table.from_pylist(self._buffer, schema=self.schema)
         self._writer.write_table(table)
-        self._buffer = []
+        self._buffer, self._chars = [], 0
 
     def close(self) -> None:
         """Flush and close; an empty split still gets a valid (empty) file."""

@@ -111,3 +111,47 @@ def test_model_passes_on_a_long_article_compare_few_sentences(tmp_path, monkeypa
         list(get_pass(name).run([doc], ctx))
     assert backend.calls  # the passes did prompt
     assert len(compared) < 2000, len(compared)  # 1,499,505 when each sentence was looked up in a list
+
+
+def test_chunks_hold_at_most_chunk_chars_of_text(tmp_path):
+    """A chunk's rows stay in one worker until it is done: 64 book-length articles made one
+    chunk of gigabytes. Articles longer than the bound go alone; short ones still fill
+    chunks up to chunk_size."""
+    import io
+    import pickle
+
+    from dsgen.build import _read_spool, _spool_corpus
+    from dsgen.config import load_config
+
+    sizes = [300, 300, 300, 900, 100, 100, 2000, 50, 50, 50]
+    for i, n in enumerate(sizes):
+        (tmp_path / f"{i:02d}.txt").write_text(f"Article {i} " + "x" * n + ".\n", encoding="utf-8")
+    config = load_config(None, backend="none", seeds_dir=tmp_path, chunk_size=3, chunk_chars=1000)
+    spool = io.BytesIO()
+    _spool_corpus(config, spool)
+    chunks = [[len(d.text) for d in chunk] for chunk in _read_spool(spool)]
+    # Texts are about 12 characters longer than their x's: three by count; 912 + 112 is over
+    # 1,000, so 912 alone; 112 + 112; 2012 alone (longer than the bound); three by count.
+    assert [len(c) for c in chunks] == [3, 1, 2, 1, 3]
+    assert all(sum(c) <= 1000 or len(c) == 1 for c in chunks)
+    assert sum(len(c) for c in chunks) == len(sizes)
+
+
+def test_parquet_rows_are_flushed_by_text_size_too(tmp_path, monkeypatch):
+    """1,000 rows of book-length text were buffered before a write: gigabytes in the main process."""
+    import pyarrow.parquet as pq
+    from datasets import Features, Value
+
+    from dsgen import parquet_writer
+    from dsgen.parquet_writer import ParquetSink, read_rows
+
+    monkeypatch.setattr(parquet_writer, "CHARS_PER_BATCH", 10_000)
+    sink = ParquetSink(tmp_path / "t.parquet", Features({"text": Value("string"), "n": Value("int64")}))
+    rows = [{"text": "y" * 3000, "n": i} for i in range(10)] + [{"text": "z", "n": i} for i in range(10, 20)]
+    for row in rows:
+        sink.write(row)
+    sink.close()
+    assert list(read_rows(tmp_path / "t.parquet")) == rows
+    # 3,000 characters a row: a flush every 4 rows (12,000 >= 10,000), then the short rows together.
+    assert [rg.num_rows for rg in (pq.ParquetFile(tmp_path / "t.parquet").metadata.row_group(i)
+            for i in range(pq.ParquetFile(tmp_path / "t.parquet").num_row_groups))] == [4, 4, 12]

@@ -39,7 +39,7 @@ def test_ray_engine_writes_the_same_bytes_as_the_local_engine(both, name):
 
 def test_ray_engine_reports_itself(both):
     report = json.loads((both[1] / "build-report.json").read_text())
-    assert report["engine"] == {"name": "ray", "num_proc": 2, "chunk_size": 3}
+    assert report["engine"] == {"name": "ray", "num_proc": 2, "chunk_size": 3, "chunk_chars": 4_000_000}
     assert report["documents"]["read"] == 5
 
 
