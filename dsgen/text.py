@@ -144,12 +144,16 @@ def _sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(out)
 
 
-_TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")
+_CLOSING = "\"'”’)]"
 
 
 def ends_like_sentence(text: str) -> bool:
-    """Ends in ``.``, ``!`` or ``?``, maybe followed by closing quotes or brackets."""
-    return bool(_TERMINAL.search(text))
+    """Ends in ``.``, ``!`` or ``?``, maybe followed by closing quotes or brackets (and
+    maybe one newline: what ``re.search(r"[.!?][\"'”’)\]]*$", text)`` finds, without a
+    regex trying every position of the text)."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text.rstrip(_CLOSING)[-1:] in (".", "!", "?")
 
 
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
@@ -165,6 +169,18 @@ def iter_words(text: str) -> Iterator[str]:
     return (m.group() for m in _WORD.finditer(text))
 
 
+@lru_cache(maxsize=8)
+def _first_words(n: int) -> re.Pattern:
+    # The words of findall, read from the start: skip non-word characters, take a word
+    # the way _WORD's first try does (greedy, never given back: atomic), n times.
+    return re.compile(rf"(?:\W*+(?>{_WORD.pattern})){{{n}}}")
+
+
+def has_words(text: str, n: int) -> bool:
+    """``len(words(text)) >= n``, reading only the first ``n`` words and building none."""
+    return n <= 0 or _first_words(n).match(text) is not None
+
+
 def is_prose(sentence_text: str, min_words: int = 6) -> bool:
     """A complete declarative-looking sentence: ends in punctuation, long enough."""
     s = sentence_text.strip()
@@ -175,5 +191,5 @@ def is_prose(sentence_text: str, min_words: int = 6) -> bool:
     first = s.lstrip("\"'“‘(")[:1]
     if not (first.isupper() or first.isdigit()):
         return False
-    return len(words(s)) >= min_words
+    return has_words(s, min_words)
 

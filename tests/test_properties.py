@@ -137,6 +137,25 @@ def test_has_content_word_agrees_with_content_tokens(text):
     assert has_content_word(text) == bool(content_tokens(text))
 
 
+#: Words, the characters _WORD keeps inside them and what ends a sentence.
+word_pieces = st.lists(st.sampled_from(["it", "Tesla", "’", "'", "-", "s", "5", "_", "é", "٣", " ", "  ", "\n", ".", "!",
+                                        "?", "”", "’", ")", "]", "\"", ",", "—", "--", "''"]), max_size=24).map("".join)
+
+
+@FAST
+@given(st.one_of(nasty_text, word_pieces), st.integers(-1, 8))
+def test_has_words_counts_as_words_does(text, n):
+    assert dsgen.text.has_words(text, n) == (len(dsgen.text.words(text)) >= n)
+
+
+@FAST
+@given(st.one_of(nasty_text, word_pieces))
+def test_ends_like_sentence_agrees_with_the_regex_it_replaces(text):
+    expected = bool(re.search(r"[.!?][\"'”’)\]]*$", text))
+    assert dsgen.text.ends_like_sentence(text) == expected
+    assert dsgen.text.ends_like_sentence(text + "\n") == bool(re.search(r"[.!?][\"'”’)\]]*$", text + "\n"))
+
+
 #: The number patterns as first written (a look-behind or ``\\b`` first); the shipped
 #: ones start at the digit so the regex engine can skip ahead, and must find the same.
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
