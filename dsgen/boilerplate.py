@@ -84,16 +84,26 @@ def _any_of(patterns: tuple[re.Pattern, ...]):
     tests = [_combined(sources, flags, method) for method, sources in by_method.items() if sources]
 
     def any_rule(line: str) -> bool:
-        # A search runs only where one of its needles is (each match holds one), judged on
-        # the lowercased line; unless the line holds a letter that a case-insensitive
-        # pattern matches to an ASCII letter while lowercasing does not make it that letter.
-        lower = None if _FOLDS_INTO_ASCII(line) else line.lower()
-        for needles, search in searches:
-            if needles is not None and lower is not None and not any(n in lower for n in needles):
-                continue
-            if search(line):
+        # Plain loops: this runs once or twice per line of every article, and generators
+        # passed to any() cost more than the tests they run.
+        if searches:
+            # A search runs only where one of its needles is (each match holds one), judged
+            # on the lowercased line; unless the line holds a letter that a case-insensitive
+            # pattern matches to an ASCII letter while lowercasing does not make it that letter.
+            lower = None if _FOLDS_INTO_ASCII(line) else line.lower()
+            for needles, search in searches:
+                if needles is not None and lower is not None:
+                    for needle in needles:
+                        if needle in lower:
+                            break
+                    else:
+                        continue  # no needle: this search cannot match
+                if search(line):
+                    return True
+        for test in tests:
+            if test(line):
                 return True
-        return any(test(line) for test in tests)
+        return False
 
     return any_rule
 
@@ -188,7 +198,7 @@ def _combined(sources: list[str], flags: int, method: str):
         except re.error:
             pass
         else:
-            return lambda line: combined(line) is not None
+            return combined  # a match object or None: truthy exactly when one matches
     compiled = [getattr(re.compile(s, flags), method) for s in sources]
     return lambda line: any(test(line) for test in compiled)
 
