@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from dsgen.boilerplate import BoilerplateRules, overlaps
-from dsgen.entities import Lexicon, Mention, known_names, name_mentions, numeric_mentions
+from dsgen.entities import Lexicon, Mention, document_name_mentions, numeric_mentions
 from dsgen.text import Sentence, is_prose, lines, sentences
 from dsgen.types import Document, Span
 
@@ -82,8 +82,8 @@ class DocAnalysis:
         if self.title_span:
             blocked.add(0)
         prose = [s for s in self.all_sentences if s.line not in blocked and is_prose(s.text)]
-        names = known_names([s.text for s in prose], self.lexicon)
-        raw = [(s, numeric_mentions(s.text) + name_mentions(s.text, self.lexicon, names)) for s in prose]
+        names = document_name_mentions([s.text for s in prose], self.lexicon)
+        raw = [(s, numeric_mentions(s.text) + found) for s, found in zip(prose, names)]
         # One type per name across the document: a PERSON somewhere is a PERSON everywhere.
         kinds: dict[str, str] = {}
         for _, ms in raw:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import yaml
 
@@ -158,14 +158,27 @@ def _numeric_mentions(text: str) -> tuple[Mention, ...]:
     return tuple(sorted(out, key=lambda m: (m.start, m.end)))
 
 
+def document_name_mentions(sentence_texts: Sequence[str], lexicon: Lexicon) -> list[list[Mention]]:
+    """:func:`name_mentions` of each sentence of one document, with the document's
+    :func:`known_names`; each sentence's capitalized runs are found once for both."""
+    runs = [list(_NAME.finditer(text)) for text in sentence_texts]
+    names = _known_names(zip(sentence_texts, runs), lexicon)
+    return [_name_mentions(text, found, lexicon, names) for text, found in zip(sentence_texts, runs)]
+
+
 def name_mentions(text: str, lexicon: Lexicon, known_names: frozenset[str] = frozenset()) -> list[Mention]:
     """Capitalized names in one sentence, typed PERSON, ORG, PRODUCT, PLACE or NAME.
 
     A sentence-initial single word counts only if it is in the lexicon or in
     ``known_names`` (names seen mid-sentence elsewhere in the document).
     """
+    return _name_mentions(text, _NAME.finditer(text), lexicon, known_names)
+
+
+def _name_mentions(text: str, runs: Iterable[re.Match], lexicon: Lexicon, known_names: frozenset[str]) -> list[Mention]:
+    """:func:`name_mentions` of ``text`` from its capitalized runs (matches of ``_NAME``)."""
     out: list[Mention] = []
-    for m in _NAME.finditer(text):
+    for m in runs:
         s, parts = m.start(), m.group().split(" ")
         # Drop leading function words ("But Alibaba" -> "Alibaba") and dangling joiners.
         while parts and parts[0] in lexicon.stopwords and not _is_known(" ".join(parts), lexicon):
@@ -223,9 +236,14 @@ def _kind(text: str, s: int, e: int, name: str, lexicon: Lexicon) -> str:
 
 def known_names(sentence_texts: list[str], lexicon: Lexicon) -> frozenset[str]:
     """Single capitalized words used mid-sentence: evidence they are names."""
+    return _known_names(((text, _NAME.finditer(text)) for text in sentence_texts), lexicon)
+
+
+def _known_names(texts_and_runs: Iterable[tuple[str, Iterable[re.Match]]], lexicon: Lexicon) -> frozenset[str]:
+    """:func:`known_names` from each sentence's capitalized runs (matches of ``_NAME``)."""
     names = set()
-    for text in sentence_texts:
-        for m in _NAME.finditer(text):
+    for text, runs in texts_and_runs:
+        for m in runs:
             if not _sentence_initial(text, m.start()):
                 names.update(p for p in m.group().split() if p not in lexicon.stopwords)
     return frozenset(names)
