@@ -31,8 +31,10 @@ _REMOVED = re.compile(f"[{INVISIBLE}{_CONTROL.pattern[1:-1]}]")  # what normaliz
 _LINE_EDGE = re.compile(" ?\n ?")  # once runs of spaces are single spaces
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 #: A character normalize_text removes or rewrites in one-line text: invisible and
-#: control characters, and whitespace other than the plain space.
-_CHANGED_BY_NORMALIZE = re.compile(f"[{INVISIBLE}]|{_CONTROL.pattern}|[^\\S ]")
+#: control characters, and whitespace other than the plain space (the odd spaces and the
+#: newline). One character class: the regex engine scans it several times faster than
+#: an alternation of three.
+_CHANGED_BY_NORMALIZE = re.compile(f"[{INVISIBLE}{_CONTROL.pattern[1:-1]}{_ODD_SPACE.pattern[1:-1]}\n]")
 
 
 def normalize_text(raw: str) -> str:

@@ -97,6 +97,13 @@ def test_the_odd_whitespace_class_is_all_whitespace_but_space_and_newline():
     assert odd == {chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))} - {" ", "\n"}
 
 
+def test_is_normalized_scans_for_every_character_normalization_changes():
+    """Invisible and control characters, whitespace but the space (see normalize_text)."""
+    changed = re.compile(f"[{INVISIBLE}]|{dsgen.text._CONTROL.pattern}|[^\\S ]")
+    assert ({chr(c) for c in range(0x110000) if dsgen.text._CHANGED_BY_NORMALIZE.fullmatch(chr(c))}
+            == {chr(c) for c in range(0x110000) if changed.fullmatch(chr(c))})
+
+
 
 def check_sentences(text):
     found = sentences(text)
