@@ -16,7 +16,7 @@ import unicodedata
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dsgen.text
@@ -161,6 +161,28 @@ def test_ends_like_sentence_agrees_with_the_regex_it_replaces(text):
     expected = bool(re.search(r"[.!?][\"'”’)\]]*$", text))
     assert dsgen.text.ends_like_sentence(text) == expected
     assert dsgen.text.ends_like_sentence(text + "\n") == bool(re.search(r"[.!?][\"'”’)\]]*$", text + "\n"))
+
+
+def _tidy_question_as_first_written(text):
+    from dsgen.passes.qa_template import _DANGLING
+
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([?,.;:])", r"\1", text)
+    last = re.findall(r"[\w’']+", text)[-1:] or [""]
+    if last[0].lower() in _DANGLING or not text.endswith("?"):
+        return None
+    return text[:1].upper() + text[1:]
+
+
+@FAST
+@given(st.one_of(nasty_text, st.lists(st.sampled_from(["who", "Which", "the", "THAT", "’s", "it's", "2019", "?", ",", ".",
+                                                       ";", ":", " ", "  ", "\t", "\n", "\u3000", "\x1c", "—", "é"]),
+                                      max_size=16).map("".join)))
+@example("Who paid for the — ?")  # the last token holds no word: the word before it dangles
+def test_tidy_question_agrees_with_the_regexes_it_replaces(text):
+    from dsgen.passes.qa_template import tidy_question
+
+    assert tidy_question(text) == _tidy_question_as_first_written(text)
 
 
 #: The number patterns as first written (a look-behind or ``\\b`` first); the shipped

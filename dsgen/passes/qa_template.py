@@ -242,19 +242,29 @@ def _clean_clause(pre: str) -> bool:
     return not (_ARTICLE_END.search(pre) or _SECOND_VERB.search(pre))
 
 
-_WHITESPACE = re.compile(r"\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([?,.;:])")
+#: A space before punctuation, once whitespace is collapsed to single spaces.
+_SPACE_BEFORE_PUNCT = re.compile(r" ([?,.;:])")
 _QUESTION_WORD = re.compile(r"[\w’']+")
 
 
 def tidy_question(text: str) -> str | None:
     """Collapse whitespace; ``None`` when the question ends on a dangling word."""
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    last = _QUESTION_WORD.findall(text)[-1:] or [""]
-    if last[0].lower() in _DANGLING or not text.endswith("?"):
+    text = " ".join(text.split())  # runs of whitespace (what re's \s matches) -> one space, stripped
+    if _SPACE_BEFORE_PUNCT.search(text):  # rare: skip sub's setup for the rest
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    if _last_word(text).lower() in _DANGLING or not text.endswith("?"):
         return None
     return text[:1].upper() + text[1:]
+
+
+def _last_word(text: str) -> str:
+    """The last of ``_QUESTION_WORD.findall(text)`` ("" if none) of one-space-separated
+    ``text``: a word never spans a space, so the last token holds it when it holds any."""
+    for part in (text[text.rfind(" ") + 1 :], text):
+        found = _QUESTION_WORD.findall(part)
+        if found:
+            return found[-1]
+    return ""
 
 
 @passes.register("qa_template")
