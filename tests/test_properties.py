@@ -185,6 +185,19 @@ def test_tidy_question_agrees_with_the_regexes_it_replaces(text):
     assert tidy_question(text) == _tidy_question_as_first_written(text)
 
 
+@FAST
+@given(st.lists(st.sampled_from(["a", "b", "’", "[’']", "[ab]", "[^a]", "[a-c]", "(?:ab)?", "b+", "\\b", ".", " ", "(a)",
+                                 "(?:a|b)", "[ab][ab][ab][ab]"]), min_size=1, max_size=8).map("".join),
+       st.lists(st.sampled_from(["a", "b", "c", "’", "'", " ", "ab"]), max_size=12).map("".join))
+def test_every_match_holds_one_string_of_each_literal_run(source, text):
+    """What lets a QA rule skip its search when marked text holds none of a run's strings."""
+    from dsgen.passes.qa_template import literal_runs
+
+    runs = literal_runs(source)
+    for m in re.finditer(source, text):
+        assert all(any(option in m.group() for option in run) for run in runs), (source, runs, m.group())
+
+
 #: The number patterns as first written (a look-behind or ``\\b`` first); the shipped
 #: ones start at the digit so the regex engine can skip ahead, and must find the same.
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"

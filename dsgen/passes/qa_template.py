@@ -63,11 +63,12 @@ class QuestionRule:
                 and "(?<" not in after and "<NOART>" not in after)
 
     @cached_property
-    def marked_needles(self) -> tuple[str, ...]:
-        """Strings every match on marked text holds: the runs of two or more literal
-        characters in the top level of the marked pattern (see :func:`literal_runs`), such
-        as ``", \x00"`` for a rule that wants a comma right before the answer."""
-        return tuple(run for run in literal_runs(_source(self.pattern, _MARKED)) if len(run) >= 2)
+    def marked_needles(self) -> tuple[tuple[str, ...], ...]:
+        """What every match on marked text holds: for each run of two or more literal
+        characters in the top level of the marked pattern (see :func:`literal_runs`), one
+        of the strings it may be, such as ``", \x00"`` for a rule that wants a comma right
+        before the answer, or ``"\x01’"`` or ``"\x01'"`` for a possessive after it."""
+        return tuple(run for run in literal_runs(_source(self.pattern, _MARKED)) if len(run[0]) >= 2)
 
     def match(self, text: str, start: int, answer: str, marked: str | None | object = _NOT_GIVEN) -> dict[str, str] | None:
         """Groups of the first match of this rule in ``text`` whose answer is ``answer``
@@ -96,9 +97,13 @@ class QuestionRule:
         return _compile(self.pattern, _MARKED).search
 
     def _search_marked(self, marked: str) -> re.Match | None:
-        for needle in self.marked_needles:  # a plain loop: all() over a generator costs more here
-            if needle not in marked:
-                return None
+        # Plain loops: any() and all() over generators cost more than these tests here.
+        for choices in self.marked_needles:
+            for needle in choices:
+                if needle in marked:
+                    break
+            else:
+                return None  # none of the strings this run may be: no match
         return self._marked_search(marked)
 
     def _match_repeated(self, text: str, start: int, answer: str) -> dict[str, str] | None:
@@ -169,10 +174,15 @@ def _source(pattern: str, answer) -> str:
     return source
 
 
-def literal_runs(source: str) -> list[str]:
-    """Runs of literal characters in the top level of the regex ``source``: each occurs,
-    as written, in every match. Empty when the pattern ignores case (or when the
-    stdlib's private parser, the only way to see the structure, fails)."""
+#: The most strings a run of :func:`literal_runs` may stand for (``[’'][’']`` is four).
+_MAX_CHOICES = 8
+
+
+def literal_runs(source: str) -> list[tuple[str, ...]]:
+    """Runs of literal characters and small sets of them (``[’']``) in the top level of
+    the regex ``source``, each as the strings it may be: every match holds one of them,
+    as written. Empty when the pattern ignores case (or when the stdlib's private
+    parser, the only way to see the structure, fails)."""
     try:
         from re import _constants as c, _parser
 
@@ -181,13 +191,21 @@ def literal_runs(source: str) -> list[str]:
         return []
     if parsed.state.flags & re.IGNORECASE:
         return []
-    runs, run = [], []
+    runs: list[tuple[str, ...]] = []
+    run = [""]
     for op, av in [*parsed.data, (None, None)]:
         if op is c.LITERAL:
-            run.append(chr(av))
-        elif run:
-            runs.append("".join(run))
-            run = []
+            chars = [chr(av)]
+        elif op is c.IN and all(kind is c.LITERAL for kind, _ in av):  # no range, class or negation
+            chars = [chr(code) for _, code in av]
+        else:
+            chars = []
+        if chars and len(run) * len(chars) <= _MAX_CHOICES:
+            run = [r + ch for r in run for ch in chars]
+            continue
+        if run[0]:
+            runs.append(tuple(run))
+        run = chars if 0 < len(chars) <= _MAX_CHOICES else [""]
     return runs
 
 
