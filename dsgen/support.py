@@ -37,7 +37,11 @@ STOPWORDS = frozenset(
     why how all any both each few more most other some own same too s t""".split()
 )
 NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "n't"})
-_NAME_TOKEN = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*\w|(?<![\w’'])[A-Z]\b")
+# A capital not preceded by a word character or apostrophe, then the rest of the name. The
+# check on the character before comes after the capital (a look-behind over both): a
+# pattern that starts with a character class lets the regex engine skip ahead to the next
+# capital, where a leading look-behind made it try every position (3x slower).
+_NAME_TOKEN = re.compile(r"[A-Z](?<![\w’'][A-Z])(?:[\w’'.&-]*\w|\b)")
 
 
 def _content_words(tokens: Iterable[str]) -> Iterator[str]:
