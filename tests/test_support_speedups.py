@@ -22,3 +22,38 @@ def test_name_pattern_finds_what_the_look_behind_first_pattern_did(text):
 
     first_written = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*\w|(?<![\w’'])[A-Z]\b")
     assert [m.span() for m in _NAME_TOKEN.finditer(text)] == [m.span() for m in first_written.finditer(text)]
+
+
+def _nei_problem_as_first_written(claim: str, doc_text: str, sentence_texts: list[str]) -> str | None:
+    """Every fact searched, every sentence compared: the reference for the cached, shortcut one."""
+    from dsgen.support import NEI_MAX_RECALL, content_tokens, missing_facts
+
+    if claim in doc_text:
+        return "claim_in_document"
+    if not missing_facts(claim, doc_text):
+        return "nei_facts_present"
+    toks = content_tokens(claim)
+    if not toks:
+        return "nei_too_similar"
+    if any(len(toks & content_tokens(s)) / len(toks) > NEI_MAX_RECALL for s in sentence_texts):
+        return "nei_too_similar"
+    return None
+
+
+#: Sentences sharing words, names and numbers in every proportion, so each outcome occurs.
+nei_sentence = st.lists(st.sampled_from(["Tesla", "Oslo", "sold", "cars", "bought", "the", "in", "2019", "five", "5",
+                                         "million", "Musk", "said", "it", "rose", "3.5%", "Ma's", "shares"]),
+                        min_size=1, max_size=6).map(" ".join)
+nei_claim = st.lists(st.sampled_from(["Tesla", "Oslo", "sold", "cars", "bought", "2019", "five", "Musk", "rose"]),
+                     min_size=3, max_size=6).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(nei_claim, nei_sentence), st.lists(nei_sentence, max_size=8))
+def test_nei_problem_agrees_with_the_check_as_first_written(claim, sentence_texts):
+    from dsgen.support import nei_problem
+
+    doc_text = ". ".join(sentence_texts)
+    expected = _nei_problem_as_first_written(claim, doc_text, sentence_texts)
+    assert nei_problem(claim, doc_text, sentence_texts) == expected
+    assert nei_problem(claim, doc_text, iter(sentence_texts)) == expected  # any iterable, and again from the cache
