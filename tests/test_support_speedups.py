@@ -57,3 +57,17 @@ def test_nei_problem_agrees_with_the_check_as_first_written(claim, sentence_text
     expected = _nei_problem_as_first_written(claim, doc_text, sentence_texts)
     assert nei_problem(claim, doc_text, sentence_texts) == expected
     assert nei_problem(claim, doc_text, iter(sentence_texts)) == expected  # any iterable, and again from the cache
+
+
+@FAST
+@given(st.one_of(nei_sentence, st.sampled_from(["", "it was the", "of it"])), st.lists(nei_sentence, max_size=6))
+def test_best_sentence_agrees_with_recall_sentence_by_sentence(text, sentence_texts):
+    from dsgen.support import best_sentence, token_recall
+    from dsgen.types import Span
+
+    candidates = [(Span(i, i + 1), s) for i, s in enumerate(sentence_texts)]
+    best, score = None, -1.0
+    for span, sentence in candidates:
+        if token_recall(text, sentence) > score:
+            best, score = span, token_recall(text, sentence)
+    assert best_sentence(text, iter(candidates)) == (best, max(score, 0.0))
