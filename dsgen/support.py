@@ -60,10 +60,17 @@ def content_tokens(text: str) -> frozenset[str]:
     return frozenset(_content_words(words(text)))  # findall: faster than reading lazily when all are needed
 
 
+#: More word characters in a row than any stop word has. The word holding them is a content
+#: word: lower-casing never shortens it, and a possessive 's is cut after them.
+_LONGER_THAN_STOPWORDS = re.compile(r"\w{%d}" % (max(map(len, STOPWORDS)) + 1))
+
+
 def has_content_word(text: str) -> bool:
     """``bool(content_tokens(text))``, without caching: for texts checked once (generated
     questions, answers, claims), which would push often-compared sentences out of the cache.
     Stops at the first content word."""
+    if _LONGER_THAN_STOPWORDS.search(text):
+        return True  # most texts: one regex search instead of reading word by word
     return next(_content_words(iter_words(text)), None) is not None
 
 

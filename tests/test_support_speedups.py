@@ -71,3 +71,20 @@ def test_best_sentence_agrees_with_recall_sentence_by_sentence(text, sentence_te
         if token_recall(text, sentence) > score:
             best, score = span, token_recall(text, sentence)
     assert best_sentence(text, iter(candidates)) == (best, max(score, 0.0))
+
+
+#: Stop words (the longest too), their possessives and contractions, words just longer than
+#: any stop word, and letters that lower-case to two characters or to another letter.
+stopword_soup = st.lists(st.sampled_from(["should", "Should’s", "should's", "shouldn't", "between", "THEIR", "it’s",
+                                          "abcdefg", "abcdef's", "abcdefg’s", "İİİİİİ", "ΣΣΣΣΣΣΣ", "1234567", "______",
+                                          "the", "a", "-", "'", "’", " ", "s", "S", ".", "\n"]),
+                         max_size=8).map("".join)
+
+
+@FAST
+@given(st.one_of(stopword_soup, st.text(max_size=30)))
+def test_has_content_word_agrees_with_reading_word_by_word(text):
+    from dsgen.support import _content_words, has_content_word
+    from dsgen.text import words
+
+    assert has_content_word(text) == any(True for _ in _content_words(words(text)))
