@@ -392,7 +392,7 @@ def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
             out.append(BadRecord(where, "missing_text", f"line {n}: expected an object with a string 'text' field"))
             continue
         title = obj.get("title")
-        out.append(RawArticle(obj["text"], title if isinstance(title, str) else None, where))
+        out.append(RawArticle(unwrap_plain(obj["text"]), title if isinstance(title, str) else None, where))
     return out
 
 

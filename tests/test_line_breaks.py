@@ -47,6 +47,14 @@ def test_wrapped_seed_articles_read_as_the_same_sentences(width, break_on_hyphen
         assert sentence_texts(read(wrapped, ".txt")) == sentence_texts(article), (path.name, width)
 
 
+def test_wrapped_jsonl_texts_are_unwrapped_too():
+    import json
+
+    article = SEED_FILES[1].read_text(encoding="utf-8")
+    line = json.dumps({"title": "T", "text": wrap(article, 80)})
+    assert sentence_texts(read(line, ".jsonl")) == sentence_texts(article)
+
+
 def test_text_with_one_paragraph_per_line_is_read_as_it_is():
     for path in SEED_FILES:  # long lines, and headings and short table rows between them
         article = path.read_text(encoding="utf-8")
