@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import yaml
 
 from dsgen.errors import CorpusError
+from dsgen.line_breaks import join_lines, unwrap_plain
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl"}
 
@@ -176,8 +177,43 @@ _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
 _CELL_TAGS = ("td", "th")
 
 
+def _is_main(tag) -> bool:
+    return tag.name == "main" or tag.get("role") == "main"
+
+
+def _main_content(soup):
+    """The part of a page that holds its article: its one ``<main>`` (or ``role="main"``
+    element, as Sphinx and many CMS themes mark it), else its one ``<article>``, else the
+    whole page. Site chrome outside it (headers, menus, keyboard help, footers) is not
+    the article, and would otherwise start every document of a crawled site."""
+    mains = [t for t in soup.find_all(_is_main) if not any(_is_main(p) for p in t.parents)]
+    articles = soup.find_all("article")
+    for found in (mains, articles):
+        if len(found) == 1 and found[0].get_text(strip=True):
+            return found[0]
+    return soup
+
+
+_WHITESPACE_RUN = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace: not NBSP, which stays
+
+
+def _collapse_whitespace(content) -> None:
+    """Whitespace in text as a browser shows it: each run (line breaks included) one
+    space, except inside ``<pre>`` and ``<textarea>``. Source line breaks inside a
+    paragraph are not line breaks of the text (see :mod:`dsgen.line_breaks`)."""
+    from bs4 import NavigableString
+
+    for node in content.find_all(string=True):
+        if type(node) is NavigableString and _WHITESPACE_RUN.search(node) and \
+                not any(p.name in ("pre", "textarea") for p in node.parents):
+            collapsed = _WHITESPACE_RUN.sub(" ", node)
+            if collapsed != node:
+                node.replace_with(collapsed)
+
+
 def read_html(text: str) -> tuple[str | None, str]:
-    """Visible text of an HTML page, one block per line; title from <title> or <h1>."""
+    """Visible text of an HTML page's main content (see :func:`_main_content`), one block
+    per line; title from <title> or <h1>."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
@@ -189,12 +225,14 @@ def read_html(text: str) -> tuple[str | None, str]:
         soup.title.decompose()
     elif soup.h1 and soup.h1.get_text(strip=True):
         title = soup.h1.get_text(" ", strip=True)
-    for tag in soup.find_all(_BLOCK_TAGS):
+    content = _main_content(soup)
+    _collapse_whitespace(content)
+    for tag in content.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")
         tag.insert_after("\n")
-    for tag in soup.find_all(_CELL_TAGS):  # table cells: keep "a b", not "ab"
+    for tag in content.find_all(_CELL_TAGS):  # table cells: keep "a b", not "ab"
         tag.insert_after(" ")
-    body = soup.get_text()
+    body = content.get_text()
     if title and not body.lstrip().startswith(title):
         body = title + "\n" + body
     return title, body
@@ -229,11 +267,15 @@ def _markdown_blocks(text: str) -> str:
     rest of an article. Indented blocks (4 spaces or a tab after a blank line)
     go too, except inside a list, where indentation continues a list item.
     Table rows become their cells separated by spaces (as HTML tables read) and
-    the ``|---|---|`` rule under the header goes.
+    the ``|---|---|`` rule under the header goes. The lines of a paragraph, list item
+    or quote become one line (CommonMark's soft line breaks; see
+    :mod:`dsgen.line_breaks`), except after a hard break (two spaces or ``\\``); a
+    setext underline (``===`` or ``---`` under a line) goes, leaving the heading.
     """
     lines = text.split("\n")
     out: list[str] = []
     i, in_list, prev_blank = 0, False, True
+    joinable = False  # out[-1] is a paragraph line that the next line may continue
     while i < len(lines):
         line = lines[i]
         fence = _FENCE.match(line)
@@ -242,10 +284,12 @@ def _markdown_blocks(text: str) -> str:
             close = next((j for j in range(i + 1, len(lines))
                           if re.match(rf"^\s*{mark[0]}{{{len(mark)},}}\s*$", lines[j])), None)
             i = i + 1 if close is None else close + 1
+            joinable = False
             continue
         if not line.strip():
             out.append(line)
             prev_blank = True
+            joinable = False
             i += 1
             continue
         indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
@@ -255,6 +299,7 @@ def _markdown_blocks(text: str) -> str:
             while i < len(lines) and (not lines[i].strip() or lines[i].expandtabs(4).startswith("    ")):
                 i += 1  # the indented block, with the blank lines inside it
             out.append("")
+            joinable = False
             continue
         elif indent == 0 and prev_blank:
             in_list = False
@@ -264,12 +309,37 @@ def _markdown_blocks(text: str) -> str:
                     cells = [c.strip().replace("\\|", "|") for c in _TABLE_CELL_BAR.split(lines[i].strip().strip("|"))]
                     out.append(" ".join(c for c in cells if c))
                 i += 1
-            prev_blank = False
+            prev_blank = joinable = False
             continue
-        out.append(line)
         prev_blank = False
         i += 1
+        if joinable and _SETEXT_UNDERLINE.match(line):  # the line above is a heading
+            joinable = False
+            continue
+        if joinable and _continues_paragraph(out[-1], line):
+            if _QUOTE.match(line):
+                line = _QUOTE.sub("", line, count=1)
+            out[-1] = join_lines(out[-1], line)
+        else:
+            out.append(line)
+        joinable = not (_ATX_HEADING.match(line) or _THEMATIC_BREAK.match(line) or _HARD_BREAK.search(line))
     return "\n".join(out)
+
+
+_ATX_HEADING = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
+_THEMATIC_BREAK = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
+_HARD_BREAK = re.compile(r"(?:  |\\)\r?$")
+_QUOTE = re.compile(r"^\s{0,3}>\s?")
+
+
+def _continues_paragraph(previous: str, line: str) -> bool:
+    """Whether ``line`` continues the paragraph (or list item, or quote) of ``previous``
+    rather than starting a block: a list item, heading or rule starts one, and so does
+    a quote after a line that is not one."""
+    if _LIST_ITEM.match(line) or _ATX_HEADING.match(line) or _THEMATIC_BREAK.match(line):
+        return False
+    return not _QUOTE.match(line) or bool(_QUOTE.match(previous))
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -322,7 +392,7 @@ def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
             out.append(BadRecord(where, "missing_text", f"line {n}: expected an object with a string 'text' field"))
             continue
         title = obj.get("title")
-        out.append(RawArticle(obj["text"], title if isinstance(title, str) else None, where))
+        out.append(RawArticle(unwrap_plain(obj["text"]), title if isinstance(title, str) else None, where))
     return out
 
 
@@ -341,5 +411,5 @@ def read_articles(data: bytes, suffix: str, source: str, encoding: str | None = 
     elif suffix in (".md", ".markdown"):
         title, body = read_markdown(text)
     else:
-        title, body = None, text
+        title, body = None, unwrap_plain(text)
     return [RawArticle(body, title, source)]

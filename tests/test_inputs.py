@@ -304,8 +304,9 @@ def test_html_text_is_extracted_and_spans_index_it_exactly(messy):
     text = doc["text"]
     assert doc["title"] == "Harbor Bridge Reopens"
     assert "The Harbor Bridge reopened on 12 March 2021 after a repair that cost $45 million." in text
-    assert "Lanes 6" in text and "© 2021 City News & Weather" in text
-    for leak in ("<", "must not leak", "color: red", "Home | News"):
+    assert "Lanes 6" in text
+    # The page's one <article> is its text: the footer around it is site chrome.
+    for leak in ("<", "must not leak", "color: red", "Home | News", "City News"):
         assert leak not in text, leak
     checked = 0
     for config in ("qa", "fact_check", "summarization"):

@@ -19,25 +19,30 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
     # depend on set order (which varies with PYTHONHASHSEED).
     bags = [sorted(content_tokens(es.text)) for es in sentences]
     n = len(bags)
-    # Per token: its weight w = log(1 + n / df), its centroid value c (w summed once per
-    # sentence that has it, one addition at a time as a running sum would), and its
-    # terms of the dot product (w * c) and the norm (w * w), computed once: the sums
-    # below add the same floats in the same order as summing products token by token.
-    dot_term: dict[str, float] = {}
-    norm_term: dict[str, float] = {}
-    for t, d in Counter(chain.from_iterable(bags)).items():
+    df = Counter(chain.from_iterable(bags))
+    # Per document frequency d: the weight w = log(1 + n / d), the centroid value c of a
+    # token with that weight (w summed once per sentence that has it, one addition at a
+    # time as a running sum would), and its terms of the dot product (w * c) and the norm
+    # (w * w). Tokens with the same d share them, so they are computed once per d (a
+    # handful) instead of once per token; the sums below still add the same floats in
+    # the same order as summing products token by token.
+    dot_term: dict[int, float] = {}
+    norm_term: dict[int, float] = {}
+    for d in set(df.values()):
         w, c = math.log(1 + n / d), 0.0
         for _ in range(d):
             c = w + c
-        dot_term[t] = w * c
-        norm_term[t] = w * w
+        dot_term[d] = w * c
+        norm_term[d] = w * w
 
     def cosine(bag: list[str]) -> float:
-        dot = sum(map(dot_term.__getitem__, bag))
-        norm = math.sqrt(sum(map(norm_term.__getitem__, bag))) or 1.0
+        dfs = list(map(df.__getitem__, bag))
+        dot = sum(map(dot_term.__getitem__, dfs))
+        norm = math.sqrt(sum(map(norm_term.__getitem__, dfs))) or 1.0
         return dot / norm
 
-    return sorted(range(n), key=lambda i: (-cosine(bags[i]), i))
+    # Sorting is stable: sentences with the same score stay in document order.
+    return sorted(range(n), key=[-cosine(bag) for bag in bags].__getitem__)
 
 
 @passes.register("summarization_template")
