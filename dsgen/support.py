@@ -213,9 +213,10 @@ def _nei_problem(claim: str, doc_text: str, sentence_texts: tuple[str, ...]) -> 
     return None
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4)
 def _document_tokens(sentence_texts: tuple[str, ...]) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
     """Content tokens of a whole document and of each of its sentences (one entry per
-    document in use)."""
+    document in use: the build and ``dsgen validate`` check a document's rows one after
+    another, and an entry of a book-length article holds tens of megabytes)."""
     per_sentence = tuple(content_tokens(s) for s in sentence_texts)
     return frozenset().union(*per_sentence), per_sentence
