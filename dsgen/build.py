@@ -25,7 +25,7 @@ from dsgen.chunks import (ChunkResult, ChunkWorker, Outcome, WorkerSpec, current
 from dsgen.collector import build_collector, model_collector, set_up_done
 from dsgen.config import BuildConfig
 from dsgen.corpus import Skip, file_batches, iter_corpus
-from dsgen.dedupe import Deduper
+from dsgen.dedupe import Deduper, dedupe_key
 from dsgen.errors import ConfigError, CorpusError
 from dsgen.features import CONFIG_NAMES, SPLITS
 from dsgen.folders import is_within, not_utf8
@@ -143,7 +143,7 @@ class LocalEngine:
         stays flat. A pool starts on the first chunks now, before the first result is asked for.
         A pool's results come without ``messages`` (see :func:`~dsgen.chunks.run_chunk`)."""
         if self.pool is None:
-            worker = ChunkWorker(self.spec)
+            worker = ChunkWorker(self.spec, signatures=False)  # the publisher, in this process, dedupes
             return (worker.run(chunk) for chunk in chunks)
         chunks = iter(chunks)
         window = deque(self.pool.apply_async(run_chunk, (c,)) for c in itertools.islice(chunks, 2 * self.num_proc))
@@ -411,7 +411,11 @@ class _Publisher:
         if o.reason is not None:
             self._reject(o, o.reason, o.detail, self._with_messages(o))
             return
-        dup = self.dedupers[o.config].check_signature(o.signature, o.row["id"])
+        deduper = self.dedupers[o.config]
+        if o.signature is None:  # made in this process (see ChunkWorker)
+            dup = deduper.check(dedupe_key(o.config, o.row), o.row["id"])
+        else:
+            dup = deduper.check_signature(o.signature, o.row["id"])
         if dup:
             self._reject(o, dup[0], f"same as {dup[1]}", {k: v for k, v in o.row.items() if k != "messages"})
             return
@@ -445,7 +449,7 @@ def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: M
     ctx.neighbours = chunk
     by_id = {d.doc_id: d for d in chunk}
     with model_collector():  # the model may load here, on the first cache miss
-        return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
+        return [prepare(cand, by_id[cand.doc_id], ctx, renderer, with_signature=False) for cand in p.run(chunk, ctx)]
 
 
 def _report(config, metas, skipped, splits, tally, timings, backend, message_templates) -> dict[str, Any]:

@@ -37,7 +37,8 @@ class Outcome:
     """One candidate after row building and validation, before dedupe.
 
     ``reason`` is set when the candidate is rejected; otherwise ``signature`` is
-    what the deduper needs.
+    what the deduper needs (``None`` when the process that dedupes made the outcome
+    itself: the deduper then works it out from the row, only as far as it must).
     """
 
     config: str
@@ -82,8 +83,9 @@ def ensure_messages(renderer: MessageRenderer, config: str, row: dict[str, Any],
 
 
 def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
-            sentence_texts: Sequence[str] | None = None) -> Outcome:
-    """Build the published row of ``cand`` and validate it."""
+            sentence_texts: Sequence[str] | None = None, with_signature: bool = True) -> Outcome:
+    """Build the published row of ``cand`` and validate it; ``with_signature``: also
+    compute the :class:`Signature` of a valid row (see :class:`Outcome`)."""
     row = candidate_row(cand, doc, renderer)
     out = Outcome(cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
     # A model pass may already know a candidate is unusable (unparseable output, failed
@@ -97,17 +99,24 @@ def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageR
         out.reason = problems[0].reason
         out.detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
         return out
-    out.signature = signature(dedupe_key(cand.config, row))
+    if with_signature:
+        out.signature = signature(dedupe_key(cand.config, row))
     if cand.config == "fact_check":
         out.label = row["label"]
     return out
 
 
 class ChunkWorker:
-    """Runs the spec's passes over chunks; built once per worker process."""
+    """Runs the spec's passes over chunks; built once per worker process.
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    ``signatures``: whether outcomes carry their :class:`Signature`. Worker processes
+    compute them, so that the main process only dedupes; a worker in the process that
+    dedupes leaves them out, since exact duplicates need only the digest.
+    """
+
+    def __init__(self, spec: WorkerSpec, signatures: bool = True) -> None:
         self.spec = spec
+        self.signatures = signatures
         store = TemplateStore(spec.templates_dir)
         self.renderer = MessageRenderer(store)
         self.ctx = PassContext(store, seed=spec.seed, options=dict(spec.options))
@@ -141,7 +150,8 @@ class ChunkWorker:
             outcomes = []
             for cand in p.run(docs, self.ctx):
                 doc = by_id[cand.doc_id]
-                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, self.ctx.analysis(doc).sentence_texts if cand.config == "fact_check" else None))
+                sentence_texts = self.ctx.analysis(doc).sentence_texts if cand.config == "fact_check" else None
+                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, sentence_texts, self.signatures))
             results.append((p.name, outcomes))
             seconds[f"pass:{p.name}"] = time.perf_counter() - start
         return ChunkResult(documents, results, seconds)

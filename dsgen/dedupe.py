@@ -84,8 +84,16 @@ class Signature:
 def signature(key: str) -> Signature:
     """The :class:`Signature` of a dedupe key (see :func:`dedupe_key`)."""
     tokens = _normalize(key)
-    exact = " ".join(tokens)
-    digest = int.from_bytes(hashlib.blake2b(exact.encode("utf-8"), digest_size=8).digest(), "big")
+    return _signature(tokens, _digest(tokens))
+
+
+def _digest(tokens: list[str]) -> int:
+    """The exact-duplicate digest of normalized words."""
+    return int.from_bytes(hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _signature(tokens: list[str], digest: int) -> Signature:
+    """The :class:`Signature` of normalized words whose :func:`_digest` is ``digest``."""
     crc = zlib.crc32
     if len(tokens) < 3:
         grams = {(w in STOPWORDS, crc(w.encode("utf-8"))) for w in tokens}
@@ -127,8 +135,17 @@ class Deduper:
         self._index: dict[int, int | list[int]] = {}  # prefix hash -> most recent rows
 
     def check(self, key: str, row_id: str) -> tuple[str, str] | None:
-        """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``."""
-        return self.check_signature(signature(key), row_id)
+        """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``.
+
+        The shingles are worked out only for a row that is no exact duplicate: they are
+        most of the cost of a :func:`signature`.
+        """
+        tokens = _normalize(key)
+        digest = _digest(tokens)
+        earlier = self._exact.get(digest)
+        if earlier is not None:
+            return "duplicate", self._row_id(earlier)
+        return self.check_signature(_signature(tokens, digest), row_id)
 
     def _row_id(self, i: int) -> str:
         odd = self._odd_ids.get(i)
