@@ -78,8 +78,12 @@ class MessageRenderer:
         return renderer
 
     def render(self, config: str, **variables: Any) -> list[dict[str, str]]:
+        return self.render_with(config, variables)
+
+    def render_with(self, config: str, variables: dict[str, Any]) -> list[dict[str, str]]:
+        """:meth:`render` with the variables in a dict (no copy per template)."""
         return [
-            {"role": role, "content": template.render(**variables)}
+            {"role": role, "content": template.render_with(variables)}
             for role, template in self._templates[config].items()
         ]
 
@@ -126,7 +130,7 @@ def render_messages(renderer: MessageRenderer, config: str, row: dict[str, Any],
         variables = {"title": row["title"], "text": row["text"]}
     else:
         raise ValueError(f"unknown config {config!r}")
-    return renderer.render(config, **variables)
+    return renderer.render_with(config, variables)
 
 
 def document_row(doc: Document, renderer: MessageRenderer) -> dict[str, Any]:
