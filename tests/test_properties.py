@@ -252,6 +252,31 @@ def test_number_word_pattern_finds_what_the_plain_alternation_does(text):
     assert [m.span() for m in _NUMBER_WORD.finditer(text)] == [m.span() for m in plain.finditer(text)]
 
 
+def test_letter_case_classes_hold_what_ignorecase_matches():
+    """Every code point re.IGNORECASE lets an ASCII letter match, and no other."""
+    from dsgen.entities import _any_case
+
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        assert sorted(_any_case(letter)) == sorted(set(re.findall(re.escape(letter), every, re.IGNORECASE))), letter
+
+
+#: Capitalized words with inner periods, hyphens, apostrophes and joiners.
+name_soup = st.lists(st.sampled_from(["Alibaba", "U.S.", "JD.com", "Jack", "Ma", "’s", "'s", "’", "'", "-", "-X", "-x",
+                                      " ", " of ", " de ", " & ", "&", "AT&T", ".", ".a", "é", "É", "_", "9", "s", "\n"]),
+                     max_size=12).map("".join)
+
+
+@FAST
+@given(st.one_of(name_soup, nasty_text))
+def test_name_pattern_finds_what_the_greedy_pattern_does(text):
+    from dsgen.entities import _NAME
+
+    cap = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
+    greedy = re.compile(rf"{cap}(?:[ ](?:of|de|&)[ ]{cap}|[ ]{cap})*")
+    assert [m.span() for m in _NAME.finditer(text)] == [m.span() for m in greedy.finditer(text)]
+
+
 @FAST
 @given(nasty_text, st.sampled_from(["{{ x }}", "Q: {{ x }}?", "{{ x | lower_first }} and {{ y }}", "{{ x|upper }}",
                                     "{{ x | base_verb }}", "a\n\n{{ y }}\n"]))
