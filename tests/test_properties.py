@@ -187,7 +187,9 @@ def test_tidy_question_agrees_with_the_regexes_it_replaces(text):
 
 @FAST
 @given(st.lists(st.sampled_from(["a", "b", "’", "[’']", "[ab]", "[^a]", "[a-c]", "(?:ab)?", "b+", "\\b", ".", " ", "(a)",
-                                 "(?:a|b)", "[ab][ab][ab][ab]"]), min_size=1, max_size=8).map("".join),
+                                 "(?:a|b)", "[ab][ab][ab][ab]", "(?:ab|b)", "(ba|a b|)", "(?:a[’']|bb|b)",
+                                 "(?:ab|b+)", "(?i:ab|b)", "(?:a|b|ab|ba|aa|bb|aab|bba|abb)"]),
+                min_size=1, max_size=8).map("".join),
        st.lists(st.sampled_from(["a", "b", "c", "’", "'", " ", "ab"]), max_size=12).map("".join))
 def test_every_match_holds_one_string_of_each_literal_run(source, text):
     """What lets a QA rule skip its search when marked text holds none of a run's strings."""
