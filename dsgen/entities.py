@@ -55,24 +55,45 @@ NUMBER_WORDS = {
 }
 
 
-def _whole_words(words: Iterable[str]) -> str:
+#: What re.IGNORECASE lets an ASCII letter match besides its lower and upper case: dotted
+#: and dotless i, long s, the Kelvin sign (a test checks every code point).
+_FOLDED_LETTERS = {"i": "İı", "s": "ſ", "k": "\u212a"}
+
+
+def _any_case(letter: str) -> str:
+    """The characters the ASCII ``letter`` matches under re.IGNORECASE."""
+    low = letter.lower()
+    return low + low.upper() + _FOLDED_LETTERS.get(low, "")
+
+
+def _whole_words(words: Iterable[str], ignore_case: bool = False) -> str:
     """``\\b(?:w1|w2|...)\\b``, shaped to start with a character class: a leading ``\\b``
     makes the regex engine try every position, a leading class lets it skip to the
     letters the words start with (about twice as fast). The class character is
     checked against each word's first letter by a look-behind, and ``(?<!\\w.)``
-    after it is ``\\b`` before it."""
+    after it is ``\\b`` before it.
+
+    With ``ignore_case`` (ASCII words), each letter is written as the class of what
+    re.IGNORECASE would let it match: that flag hides the leading class from the
+    engine's skip-ahead (its letters have cases), and the search then tries every
+    position (about three times slower)."""
+    spell = (lambda s: "".join(f"[{re.escape(_any_case(c))}]" for c in s)) if ignore_case else re.escape
     rests: dict[str, list[str]] = {}
     for w in words:
-        rests.setdefault(w[0], []).append(re.escape(w[1:]))
-    branches = "|".join(f"(?<={re.escape(c)})(?:{'|'.join(r)})" for c, r in rests.items())
-    return f"[{''.join(map(re.escape, rests))}](?<!\\w.)(?:{branches})\\b"
+        rests.setdefault(w[0].lower() if ignore_case else w[0], []).append(spell(w[1:]))
+    firsts = {c: re.escape(_any_case(c) if ignore_case else c) for c in rests}
+    branches = "|".join(f"(?<=[{firsts[c]}])(?:{'|'.join(r)})" for c, r in rests.items())
+    return f"[{''.join(firsts.values())}](?<!\\w.)(?:{branches})\\b"
 
 
 #: ``\b(?:two|three|...)\b``, case-insensitive (see :func:`_whole_words`).
-_NUMBER_WORD = re.compile(_whole_words(NUMBER_WORDS), re.IGNORECASE)
+_NUMBER_WORD = re.compile(_whole_words(NUMBER_WORDS, ignore_case=True))
 # A capitalized token: inner periods allowed (U.S, JD.com), possessive 's excluded.
-_CAP = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
-_NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*")
+# Runs of word characters are taken whole, and nothing is given back (possessive): nothing
+# follows a run for a shorter match to help, so the matches are those of the plain greedy
+# pattern, about 15% faster (a test compares them).
+_CAP = r"[A-Z](?:[\w&]++|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*+"
+_NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*+")
 
 _CONTRACTION = re.compile(r"[’'](?:d|re|ll|ve|m|t)$")
 

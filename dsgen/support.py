@@ -172,19 +172,37 @@ def best_sentence(text: str, candidates: Iterable[tuple[Span, str]]) -> tuple[Sp
         for span, _ in candidates:
             return span, 1.0  # recall 1.0 against anything: the first wins
         return None, 0.0
-    n = len(toks)
-    best, score = None, -1.0
-    for span, sentence in candidates:
-        r = len(toks & content_tokens(sentence)) / n  # token_recall, with text's tokens looked up once
-        if r > score:
-            best, score = span, r
-    return best, max(score, 0.0)
+    best, shared = _most_shared(toks, ((span, content_tokens(sentence)) for span, sentence in candidates))
+    return best, max(shared / len(toks), 0.0)
+
+
+def _most_shared(toks: frozenset[str], candidates: Iterable[tuple[Span, frozenset[str]]]) -> tuple[Span | None, int]:
+    """The candidate span whose tokens share the most of ``toks`` (first wins ties), and
+    how many it shares (-1 without candidates). Recall is that count over ``len(toks)``:
+    comparing counts picks the same span without a division per candidate."""
+    best, most = None, -1
+    for span, tokens in candidates:
+        shared = len(toks & tokens)
+        if shared > most:
+            best, most = span, shared
+    return best, most
 
 
 def best_passage(claim: str, analysis: "DocAnalysis") -> Span | None:
     """The evidence sentence of a document closest to ``claim``."""
-    span, _ = best_sentence(claim, ((es.span, es.text) for es in analysis.evidence_sentences))
-    return span
+    toks = content_tokens(claim)
+    candidates = _evidence_tokens(analysis)
+    if not toks:
+        return candidates[0][0] if candidates else None  # recall 1.0 against anything: the first wins
+    return _most_shared(toks, candidates)[0]
+
+
+@lru_cache(maxsize=4)
+def _evidence_tokens(analysis: "DocAnalysis") -> tuple[tuple[Span, frozenset[str]], ...]:
+    """The span and content tokens of each evidence sentence of a document, looked up once
+    for all the NOT ENOUGH INFO claims it is compared with (the fact-check pass chooses a
+    document's claims one after another)."""
+    return tuple((es.span, content_tokens(es.text)) for es in analysis.evidence_sentences)
 
 
 def nei_problem(claim: str, doc_text: str, sentence_texts: Iterable[str]) -> str | None:

@@ -187,7 +187,9 @@ def test_tidy_question_agrees_with_the_regexes_it_replaces(text):
 
 @FAST
 @given(st.lists(st.sampled_from(["a", "b", "’", "[’']", "[ab]", "[^a]", "[a-c]", "(?:ab)?", "b+", "\\b", ".", " ", "(a)",
-                                 "(?:a|b)", "[ab][ab][ab][ab]"]), min_size=1, max_size=8).map("".join),
+                                 "(?:a|b)", "[ab][ab][ab][ab]", "(?:ab|b)", "(ba|a b|)", "(?:a[’']|bb|b)",
+                                 "(?:ab|b+)", "(?i:ab|b)", "(?:a|b|ab|ba|aa|bb|aab|bba|abb)"]),
+                min_size=1, max_size=8).map("".join),
        st.lists(st.sampled_from(["a", "b", "c", "’", "'", " ", "ab"]), max_size=12).map("".join))
 def test_every_match_holds_one_string_of_each_literal_run(source, text):
     """What lets a QA rule skip its search when marked text holds none of a run's strings."""
@@ -250,6 +252,31 @@ def test_number_word_pattern_finds_what_the_plain_alternation_does(text):
 
     plain = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
     assert [m.span() for m in _NUMBER_WORD.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_letter_case_classes_hold_what_ignorecase_matches():
+    """Every code point re.IGNORECASE lets an ASCII letter match, and no other."""
+    from dsgen.entities import _any_case
+
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        assert sorted(_any_case(letter)) == sorted(set(re.findall(re.escape(letter), every, re.IGNORECASE))), letter
+
+
+#: Capitalized words with inner periods, hyphens, apostrophes and joiners.
+name_soup = st.lists(st.sampled_from(["Alibaba", "U.S.", "JD.com", "Jack", "Ma", "’s", "'s", "’", "'", "-", "-X", "-x",
+                                      " ", " of ", " de ", " & ", "&", "AT&T", ".", ".a", "é", "É", "_", "9", "s", "\n"]),
+                     max_size=12).map("".join)
+
+
+@FAST
+@given(st.one_of(name_soup, nasty_text))
+def test_name_pattern_finds_what_the_greedy_pattern_does(text):
+    from dsgen.entities import _NAME
+
+    cap = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
+    greedy = re.compile(rf"{cap}(?:[ ](?:of|de|&)[ ]{cap}|[ ]{cap})*")
+    assert [m.span() for m in _NAME.finditer(text)] == [m.span() for m in greedy.finditer(text)]
 
 
 @FAST

@@ -73,6 +73,33 @@ def test_best_sentence_agrees_with_recall_sentence_by_sentence(text, sentence_te
     assert best_sentence(text, iter(candidates)) == (best, max(score, 0.0))
 
 
+class _Analysis:
+    """What best_passage reads of a DocAnalysis: its evidence sentences (span and text)."""
+
+    def __init__(self, sentence_texts: list[str]) -> None:
+        from types import SimpleNamespace
+
+        from dsgen.types import Span
+
+        self.evidence_sentences = [SimpleNamespace(span=Span(i, i + 1), text=s) for i, s in enumerate(sentence_texts)]
+
+
+@FAST
+@given(st.lists(st.one_of(nei_sentence, st.sampled_from(["", "it was the", "of it"])), min_size=1, max_size=4),
+       st.lists(nei_sentence, max_size=6))
+def test_best_passage_agrees_with_recall_sentence_by_sentence(claims, sentence_texts):
+    from dsgen.support import best_passage, token_recall
+
+    analysis = _Analysis(sentence_texts)
+    for claim in claims:  # several claims per document, as the fact-check pass asks
+        best, score = None, -1.0
+        for es in analysis.evidence_sentences:
+            recall = token_recall(claim, es.text)
+            if recall > score:
+                best, score = es.span, recall
+        assert best_passage(claim, analysis) == best
+
+
 #: Stop words (the longest too), their possessives and contractions, words just longer than
 #: any stop word, and letters that lower-case to two characters or to another letter.
 stopword_soup = st.lists(st.sampled_from(["should", "Should’s", "should's", "shouldn't", "between", "THEIR", "it’s",

@@ -67,8 +67,11 @@ class QuestionRule:
         """What every match on marked text holds: for each run of two or more literal
         characters in the top level of the marked pattern (see :func:`literal_runs`), one
         of the strings it may be, such as ``", \x00"`` for a rule that wants a comma right
-        before the answer, or ``"\x01’"`` or ``"\x01'"`` for a possessive after it."""
-        return tuple(run for run in literal_runs(_source(self.pattern, _MARKED)) if len(run[0]) >= 2)
+        before the answer, or ``"\x01’"`` or ``"\x01'"`` for a possessive after it, or
+        ``"from \x00"`` or ``"by \x00"`` for ``(?:from|by) <ANSWER>``."""
+        runs = [run for run in literal_runs(_source(self.pattern, _MARKED)) if min(map(len, run)) >= 2]
+        # Runs holding a marker first: they can only be at the answer, so they fail most often.
+        return tuple(sorted(runs, key=lambda run: not any(_OPEN in s or _CLOSE in s for s in run)))
 
     def match(self, text: str, start: int, answer: str, marked: str | None | object = _NOT_GIVEN) -> dict[str, str] | None:
         """Groups of the first match of this rule in ``text`` whose answer is ``answer``
@@ -179,10 +182,11 @@ _MAX_CHOICES = 8
 
 
 def literal_runs(source: str) -> list[tuple[str, ...]]:
-    """Runs of literal characters and small sets of them (``[’']``) in the top level of
-    the regex ``source``, each as the strings it may be: every match holds one of them,
-    as written. Empty when the pattern ignores case (or when the stdlib's private
-    parser, the only way to see the structure, fails)."""
+    """Runs of literal characters, small sets of them (``[’']``) and groups of
+    alternative words (``(?:from|by)``) in the top level of the regex ``source``, each
+    as the strings it may be: every match holds one of them, as written. Empty when
+    the pattern ignores case (or when the stdlib's private parser, the only way to see
+    the structure, fails)."""
     try:
         from re import _constants as c, _parser
 
@@ -194,12 +198,7 @@ def literal_runs(source: str) -> list[tuple[str, ...]]:
     runs: list[tuple[str, ...]] = []
     run = [""]
     for op, av in [*parsed.data, (None, None)]:
-        if op is c.LITERAL:
-            chars = [chr(av)]
-        elif op is c.IN and all(kind is c.LITERAL for kind, _ in av):  # no range, class or negation
-            chars = [chr(code) for _, code in av]
-        else:
-            chars = []
+        chars = _item_strings(c, op, av) or []
         if chars and len(run) * len(chars) <= _MAX_CHOICES:
             run = [r + ch for r in run for ch in chars]
             continue
@@ -207,6 +206,39 @@ def literal_runs(source: str) -> list[tuple[str, ...]]:
             runs.append(tuple(run))
         run = chars if 0 < len(chars) <= _MAX_CHOICES else [""]
     return runs
+
+
+def _item_strings(c, op, av) -> list[str] | None:
+    """The strings one parsed regex item may match, if it is a literal, a set of
+    literals, or a group (no flags) or alternation of sequences of those, and they are
+    at most ``_MAX_CHOICES``; else ``None``. ``c`` is the stdlib's ``re._constants``."""
+    if op is c.LITERAL:
+        return [chr(av)]
+    if op is c.IN:
+        return [chr(code) for kind, code in av] if all(kind is c.LITERAL for kind, _ in av) else None
+    if op is c.SUBPATTERN:
+        _group, add_flags, del_flags, sequence = av
+        return None if add_flags or del_flags else _sequence_strings(c, sequence.data)
+    if op is c.BRANCH:
+        out: list[str] = []
+        for alternative in av[1]:
+            strings = _sequence_strings(c, alternative.data)
+            if strings is None or len(out) + len(strings) > _MAX_CHOICES:
+                return None
+            out += strings
+        return out
+    return None
+
+
+def _sequence_strings(c, items) -> list[str] | None:
+    """The strings a sequence of parsed items may match (see :func:`_item_strings`)."""
+    out = [""]
+    for op, av in items:
+        strings = _item_strings(c, op, av)
+        if strings is None or len(out) * len(strings) > _MAX_CHOICES:
+            return None
+        out = [s + t for s in out for t in strings]
+    return out
 
 
 def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRule]:
