@@ -200,17 +200,20 @@ def _name_mentions(text: str, runs: Iterable[re.Match], lexicon: Lexicon, known_
     """:func:`name_mentions` of ``text`` from its capitalized runs (matches of ``_NAME``)."""
     out: list[Mention] = []
     for m in runs:
-        s, parts = m.start(), m.group().split(" ")
+        s, name = m.start(), m.group()
         # Drop leading function words ("But Alibaba" -> "Alibaba") and dangling joiners.
-        while parts and parts[0] in lexicon.stopwords and not _is_known(" ".join(parts), lexicon):
-            s += len(parts[0]) + 1
-            parts = parts[1:]
-        while parts and parts[0] in ("of", "de", "&"):
-            s += len(parts[0]) + 1
-            parts = parts[1:]
-        while parts and parts[-1] in ("of", "de", "&"):
-            parts = parts[:-1]
-        name = " ".join(parts)
+        # A one-word run (seven in ten) has no joiner, and is dropped below if a stop word.
+        if " " in name:
+            parts = name.split(" ")
+            while parts and parts[0] in lexicon.stopwords and not _is_known(" ".join(parts), lexicon):
+                s += len(parts[0]) + 1
+                parts = parts[1:]
+            while parts and parts[0] in ("of", "de", "&"):
+                s += len(parts[0]) + 1
+                parts = parts[1:]
+            while parts and parts[-1] in ("of", "de", "&"):
+                parts = parts[:-1]
+            name = " ".join(parts)
         if not name or name in lexicon.stopwords or _CONTRACTION.search(name):
             continue
         if name.isupper() and len(name) <= 3 and not _is_known(name, lexicon):
