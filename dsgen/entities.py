@@ -89,11 +89,10 @@ def _whole_words(words: Iterable[str], ignore_case: bool = False) -> str:
 #: ``\b(?:two|three|...)\b``, case-insensitive (see :func:`_whole_words`).
 _NUMBER_WORD = re.compile(_whole_words(NUMBER_WORDS, ignore_case=True))
 # A capitalized token: inner periods allowed (U.S, JD.com), possessive 's excluded.
-# Runs of word characters are taken whole, and nothing is given back (possessive): nothing
-# follows a run for a shorter match to help, so the matches are those of the plain greedy
-# pattern, about 15% faster (a test compares them).
-_CAP = r"[A-Z](?:[\w&]++|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*+"
-_NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*+")
+# No possessive quantifiers or atomic groups: Python 3.11.0 to 3.11.4 match some of them
+# wrongly (this pattern found other names on Debian 12's Python 3.11.2).
+_CAP = r"[A-Z](?:[\w&]|-(?=[A-Z0-9])|[’'](?!s\b)|\.(?=\w))*"
+_NAME = re.compile(rf"{_CAP}(?:[ ](?:of|de|&)[ ]{_CAP}|[ ]{_CAP})*")
 
 _CONTRACTION = re.compile(r"[’'](?:d|re|ll|ve|m|t)$")
 

@@ -158,9 +158,7 @@ def ends_like_sentence(text: str) -> bool:
     return text.rstrip(_CLOSING)[-1:] in (".", "!", "?")
 
 
-#: Possessive (nothing is ever given back: nothing follows the pattern for a shorter
-#: match to help), which makes ``findall`` about 14% faster.
-_WORD = re.compile(r"\w++(?:[’'\-]\w++)*+")
+_WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 
 
 def words(text: str) -> list[str]:
@@ -176,8 +174,10 @@ def iter_words(text: str) -> Iterator[str]:
 @lru_cache(maxsize=8)
 def _first_words(n: int) -> re.Pattern:
     # The words of findall, read from the start: skip non-word characters, take a word
-    # the way _WORD's first try does (greedy, never given back: atomic), n times.
-    return re.compile(rf"(?:\W*+(?>{_WORD.pattern})){{{n}}}")
+    # the way _WORD's first try does (greedy, never given back), n times. A lookahead and
+    # a backreference keep the word whole, as an atomic group would: Python 3.11.0 to
+    # 3.11.4 match some atomic groups and possessive quantifiers wrongly.
+    return re.compile(rf"(?:\W*(?=({_WORD.pattern}))\1){{{n}}}")
 
 
 def has_words(text: str, n: int) -> bool:
