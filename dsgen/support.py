@@ -167,34 +167,28 @@ def negation_flip(text: str, evidence: str) -> bool:
 
 def best_sentence(text: str, candidates: Iterable[tuple[Span, str]]) -> tuple[Span | None, float]:
     """The candidate span with the highest recall of ``text`` (first wins ties)."""
-    toks = content_tokens(text)
+    return _best_recall(content_tokens(text), ((span, content_tokens(sentence)) for span, sentence in candidates))
+
+
+def _best_recall(toks: frozenset[str], candidates: Iterable[tuple[Span, frozenset[str]]]) -> tuple[Span | None, float]:
+    """:func:`best_sentence` from content tokens: the candidate span whose tokens share the
+    most of ``toks`` (first wins ties), and its recall. Comparing counts picks the same
+    span as comparing recalls, without a division per candidate."""
     if not toks:
         for span, _ in candidates:
             return span, 1.0  # recall 1.0 against anything: the first wins
         return None, 0.0
-    best, shared = _most_shared(toks, ((span, content_tokens(sentence)) for span, sentence in candidates))
-    return best, max(shared / len(toks), 0.0)
-
-
-def _most_shared(toks: frozenset[str], candidates: Iterable[tuple[Span, frozenset[str]]]) -> tuple[Span | None, int]:
-    """The candidate span whose tokens share the most of ``toks`` (first wins ties), and
-    how many it shares (-1 without candidates). Recall is that count over ``len(toks)``:
-    comparing counts picks the same span without a division per candidate."""
     best, most = None, -1
     for span, tokens in candidates:
         shared = len(toks & tokens)
         if shared > most:
             best, most = span, shared
-    return best, most
+    return best, max(most / len(toks), 0.0)
 
 
 def best_passage(claim: str, analysis: "DocAnalysis") -> Span | None:
     """The evidence sentence of a document closest to ``claim``."""
-    toks = content_tokens(claim)
-    candidates = _evidence_tokens(analysis)
-    if not toks:
-        return candidates[0][0] if candidates else None  # recall 1.0 against anything: the first wins
-    return _most_shared(toks, candidates)[0]
+    return _best_recall(content_tokens(claim), _evidence_tokens(analysis))[0]
 
 
 @lru_cache(maxsize=4)
