@@ -51,17 +51,22 @@ def ensure_converted_embedded_model(cache_dir: str | os.PathLike[str] | None = N
     target = models_dir / f"gemma-3-270m-q4_k_m-{embedded.EXPECTED_SHA256[:16]}"
     if _is_converted(target):
         return target  # skip even assembling the GGUF
-    gguf = models_dir / "gguf" / embedded.MODEL_NAME
+    # Each process assembles and converts its own copy: a process that finished converting
+    # deletes its GGUF, which another process starting at the same time would still be reading.
+    gguf_root = models_dir / "gguf"
+    _remove_stale_gguf_copies(gguf_root)
+    own = gguf_root / f"pid-{os.getpid()}"
+    gguf = own / embedded.MODEL_NAME
     try:
-        if not (gguf.exists() and _sha256(gguf) == embedded.EXPECTED_SHA256):
-            # assemble() writes in place; build beside the target and move it in atomically.
-            partial = gguf.with_name(f".{gguf.name}.{os.getpid()}.partial")
-            embedded.assemble(partial, overwrite=True)  # verifies the sha256
-            os.replace(partial, gguf)
+        own.mkdir(parents=True, exist_ok=True)
+        embedded.assemble(gguf, overwrite=True)  # verifies the sha256
     except (OSError, ValueError) as exc:
+        shutil.rmtree(own, ignore_errors=True)
         raise BackendError(f"cannot assemble the embedded model GGUF: {exc}") from None
-    _convert(gguf, target)
-    gguf.unlink(missing_ok=True)  # 250 MB only needed for conversion
+    try:
+        _convert(gguf, target)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)  # 250 MB only needed for conversion
     return target
 
 
@@ -147,6 +152,14 @@ def _remove_stale_partials(target: Path) -> None:
         pid = partial.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def _remove_stale_gguf_copies(gguf_root: Path) -> None:
+    """Remove GGUF copies left by converting processes that no longer run."""
+    for folder in gguf_root.glob("pid-*"):
+        pid = folder.name.split("-", 1)[1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
