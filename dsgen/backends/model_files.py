@@ -54,16 +54,15 @@ def ensure_converted_embedded_model(cache_dir: str | os.PathLike[str] | None = N
     # Each process assembles and converts its own copy: a process that finished converting
     # deletes its GGUF, which another process starting at the same time would still be reading.
     gguf_root = models_dir / "gguf"
-    _remove_stale_gguf_copies(gguf_root)
+    _remove_dead_process_folders(gguf_root, "pid-*")
     own = gguf_root / f"pid-{os.getpid()}"
     gguf = own / embedded.MODEL_NAME
     try:
-        own.mkdir(parents=True, exist_ok=True)
-        embedded.assemble(gguf, overwrite=True)  # verifies the sha256
-    except (OSError, ValueError) as exc:
-        shutil.rmtree(own, ignore_errors=True)
-        raise BackendError(f"cannot assemble the embedded model GGUF: {exc}") from None
-    try:
+        try:
+            own.mkdir(parents=True, exist_ok=True)
+            embedded.assemble(gguf, overwrite=True)  # verifies the sha256
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"cannot assemble the embedded model GGUF: {exc}") from None
         _convert(gguf, target)
     finally:
         shutil.rmtree(own, ignore_errors=True)  # 250 MB only needed for conversion
@@ -113,7 +112,7 @@ def _convert(gguf: Path, target: Path) -> Path:
     converting at once both succeed and the second rename loses harmlessly.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(target)
+    _remove_dead_process_folders(target.parent, f".partial-{target.name}-*")
     partial = target.with_name(f".partial-{target.name}-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -147,17 +146,11 @@ def _convert(gguf: Path, target: Path) -> Path:
     return target
 
 
-def _remove_stale_partials(target: Path) -> None:
-    for partial in target.parent.glob(f".partial-{target.name}-*"):
-        pid = partial.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            shutil.rmtree(partial, ignore_errors=True)
-
-
-def _remove_stale_gguf_copies(gguf_root: Path) -> None:
-    """Remove GGUF copies left by converting processes that no longer run."""
-    for folder in gguf_root.glob("pid-*"):
-        pid = folder.name.split("-", 1)[1]
+def _remove_dead_process_folders(parent: Path, pattern: str) -> None:
+    """Remove the folders in ``parent`` matching ``pattern`` (names ending in ``-<pid>``)
+    whose process no longer runs: what a crashed conversion left."""
+    for folder in parent.glob(pattern):
+        pid = folder.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
