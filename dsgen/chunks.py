@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
-from dsgen.dedupe import Signature, dedupe_key, signature
+from dsgen.dedupe import Signature, SignatureMemo, dedupe_key
 from dsgen.passes import PassContext, get_pass
 from dsgen.rows import MessageRenderer, candidate_row, document_row, render_messages
 from dsgen.templates import TemplateStore
@@ -85,9 +85,9 @@ def ensure_messages(renderer: MessageRenderer, config: str, row: dict[str, Any],
 
 
 def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
-            sentence_texts: Sequence[str] | None = None, with_signature: bool = True) -> Outcome:
-    """Build the published row of ``cand`` and validate it; ``with_signature``: also
-    compute the :class:`Signature` of a valid row (see :class:`Outcome`)."""
+            sentence_texts: Sequence[str] | None = None, signatures: SignatureMemo | None = None) -> Outcome:
+    """Build the published row of ``cand`` and validate it; with ``signatures``, also
+    work out the :class:`Signature` of a valid row (see :class:`Outcome`)."""
     row = candidate_row(cand, doc, renderer)
     made = (cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
     # A model pass may already know a candidate is unusable (unparseable output, failed
@@ -99,7 +99,7 @@ def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageR
     if problems:
         detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
         return Outcome(*made, reason=problems[0].reason, detail=detail)
-    return Outcome(*made, signature=signature(dedupe_key(cand.config, row)) if with_signature else None,
+    return Outcome(*made, signature=signatures(dedupe_key(cand.config, row)) if signatures is not None else None,
                    label=row["label"] if cand.config == "fact_check" else None)
 
 
@@ -141,6 +141,7 @@ class ChunkWorker:
         start = time.perf_counter()
         documents = [document_row(doc, self.renderer) for doc in docs]
         seconds["documents"] = time.perf_counter() - start
+        signatures = SignatureMemo() if self.signatures else None  # one per chunk
         results = []
         for p in self.passes:
             start = time.perf_counter()
@@ -148,7 +149,7 @@ class ChunkWorker:
             for cand in p.run(docs, self.ctx):
                 doc = by_id[cand.doc_id]
                 sentence_texts = self.ctx.analysis(doc).sentence_texts if cand.config == "fact_check" else None
-                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, sentence_texts, self.signatures))
+                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, sentence_texts, signatures))
             results.append((p.name, outcomes))
             seconds[f"pass:{p.name}"] = time.perf_counter() - start
         return ChunkResult(documents, results, seconds)

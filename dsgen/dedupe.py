@@ -16,8 +16,9 @@ only a phrase or two: a 256-bit map of each row's shingles (see :class:`Signatur
 and before it the same map folded onto 64 bits, rule them out before their shingles
 are compared. The state is compact: per kept row an 8-byte digest, its shingles as
 4-byte hashes, its 32-byte and 8-byte maps and a few index entries.
-:func:`signature` is a pure function of the row, so worker processes compute it and
-only :meth:`Deduper.check_signature` runs in the main process, in build order.
+A row's :class:`Signature` depends on the row alone, so worker processes work it out
+(:class:`SignatureMemo`) and only :meth:`Deduper.check_signature` runs in the main
+process, in build order.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ import math
 import re
 import zlib
 from array import array
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from dsgen.support import STOPWORDS
 
@@ -65,10 +65,13 @@ def _normalize(text: str) -> list[str]:
     return _WORDS.findall(text.casefold())
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     """What the deduper needs of a row: a digest of its normalized text, its distinct
     shingle hashes, in the global order prefixes are taken in, and their map.
+
+    ``shingles`` are the hashes packed as an ``array("I")``'s bytes: worker processes
+    send one signature per row, and the main process unpickles one bytes object in a
+    fraction of the time of a tuple of ints (a named tuple, not a dataclass, likewise).
 
     ``bits`` has bit ``h % MAP_BITS`` set for each shingle hash ``h``. Two rows share
     at most ``(x.bits & y.bits).bit_count()`` shingles plus the shingles of ``x`` that
@@ -77,14 +80,28 @@ class Signature:
     """
 
     exact: int
-    shingles: tuple[int, ...]
+    shingles: bytes
     bits: int
 
 
-def signature(key: str) -> Signature:
-    """The :class:`Signature` of a dedupe key (see :func:`dedupe_key`)."""
-    tokens = _normalize(key)
-    return _signature(tokens, _digest(tokens))
+class SignatureMemo:
+    """The :class:`Signature` of a dedupe key (see :func:`dedupe_key`), remembering what
+    it worked out: keys with the same normalized words (exact duplicates: 11% of a
+    chunk's rows at 1,000 articles) share one :class:`Signature` object. Their shingles
+    are worked out once, and pickled once in a worker's result (pickle sends an object
+    it has sent before as a reference). One memo per chunk, so memory stays flat.
+    """
+
+    def __init__(self) -> None:
+        self._by_digest: dict[int, Signature] = {}
+
+    def __call__(self, key: str) -> Signature:
+        tokens = _normalize(key)
+        digest = _digest(tokens)
+        sig = self._by_digest.get(digest)
+        if sig is None:
+            sig = self._by_digest[digest] = _signature(tokens, digest)
+        return sig
 
 
 def _digest(tokens: list[str]) -> int:
@@ -103,11 +120,11 @@ def _signature(tokens: list[str], digest: int) -> Signature:
                  in zip(common, common[1:], common[2:], tokens, tokens[1:], tokens[2:])}
     # Shingles of content words first: they are rarer, so the indexed prefixes
     # collide with fewer unrelated rows than "of the company" would.
-    shingles = tuple(dict.fromkeys(h for _, h in sorted(grams)))
+    shingles = array("I", dict.fromkeys(h for _, h in sorted(grams)))
     bits = 0
     for h in shingles:
         bits |= 1 << (h & (MAP_BITS - 1))
-    return Signature(digest, shingles, bits)
+    return Signature(digest, shingles.tobytes(), bits)
 
 
 def _folded(bits: int) -> int:
@@ -138,7 +155,7 @@ class Deduper:
         """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``.
 
         The shingles are worked out only for a row that is no exact duplicate: they are
-        most of the cost of a :func:`signature`.
+        most of the cost of a :class:`Signature`.
         """
         tokens = _normalize(key)
         digest = _digest(tokens)
@@ -159,7 +176,7 @@ class Deduper:
         earlier = self._exact.get(sig.exact)
         if earlier is not None:
             return "duplicate", self._row_id(earlier)
-        sh = sig.shingles
+        sh = memoryview(sig.shingles).cast("I")
         n = len(sh)
         prefix = sh[: self._prefix(n)] if n else ()
         index = self._index
@@ -202,7 +219,7 @@ class Deduper:
             self._ids.append(0)
             self._odd_ids[i] = row_id
         self._exact[sig.exact] = i
-        self._pool.extend(sh)
+        self._pool.frombytes(sig.shingles)
         self._offsets.append(len(self._pool))
         self._maps += bits.to_bytes(_MAP_BYTES, "little")
         self._folded.append(folded)

@@ -7,6 +7,7 @@ import collections
 import itertools
 import json
 import math
+import pickle
 import random
 import re
 import shutil
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from conftest import REPO, SEEDS, TEMPLATES, templated_build
 from dsgen.build import build
 from dsgen.config import load_config
-from dsgen.dedupe import Deduper
+from dsgen.dedupe import Deduper, SignatureMemo
 from dsgen.errors import ConfigError
 from dsgen.features import CONFIG_NAMES, SPLITS
 from dsgen.parquet_writer import read_rows, shard_name
@@ -163,7 +164,8 @@ def _brute_force(texts, threshold=0.8):
     (240, 10**9, (150, 400), 12),
 ])
 @pytest.mark.parametrize("row_ids", ["hex", "mixed"])  # the deduper stores 16-hex-digit ids as numbers
-def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent, length, edits, row_ids):
+@pytest.mark.parametrize("signed_by", ["deduper", "worker"])  # check(), or check_signature() of what a worker sends
+def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent, length, edits, row_ids, signed_by):
     rng = random.Random(3)
     vocab = [f"w{i}" for i in range(40)]
     base = [[rng.choice(vocab) for _ in range(rng.randint(*length))] for _ in range(60)]
@@ -180,7 +182,12 @@ def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent, length, edi
         odd = ["", "0x00000000000001", "ABCDEF0123456789", "1_23456789abcdef"]  # int() would take these
         ids[2::7] = [odd[k % len(odd)] for k in range(len(ids[2::7]))]
     deduper = Deduper() if recent is None else Deduper(recent=recent)
-    got = [deduper.check(t, ids[i]) for i, t in enumerate(texts)]
+    if signed_by == "deduper":
+        got = [deduper.check(t, ids[i]) for i, t in enumerate(texts)]
+    else:  # a worker's memo, one per chunk of 50 rows, and the pickle round trip of a pool's result
+        memos = [SignatureMemo() for _ in range(0, len(texts), 50)]
+        sent = pickle.loads(pickle.dumps([memos[i // 50](t) for i, t in enumerate(texts)]))
+        got = [deduper.check_signature(sig, ids[i]) for i, sig in enumerate(sent)]
     assert got == [g and (g[0], ids[int(g[1])]) for g in _brute_force(texts)]
     assert {g and g[0] for g in got} == {None, "duplicate", "near_duplicate"}  # every outcome is exercised
 

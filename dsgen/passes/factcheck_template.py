@@ -65,7 +65,7 @@ class FactCheckTemplatePass(Pass):
             fields={
                 "claim": claim,
                 "label": label,
-                "context": doc.text[passage.start : passage.end],
+                "context": ctx.analysis(doc).span_text(passage),
                 "context_start": passage.start,
                 "change": change or {"kind": "", "original": "", "replacement": ""},
             },

@@ -351,7 +351,7 @@ class QATemplatePass(Pass):
                         if question is None:
                             continue
                         passage = analysis.passage_for(es.sentence)
-                        context = doc.text[passage.start : passage.end]
+                        context = analysis.span_text(passage)
                         answer_doc = es.span.start + mention.start
                         yield Candidate(
                             config="qa",
