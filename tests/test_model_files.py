@@ -76,7 +76,7 @@ def test_two_processes_converting_the_embedded_model_at_once_both_succeed(tmp_pa
     assert not list((cache / "gguf").iterdir())  # each process removed its own GGUF copy
 
 
-def test_a_crashed_conversion_leaves_nothing_the_next_one_keeps(tmp_path):
+def test_the_gguf_copy_of_a_process_that_died_converting_is_removed_by_the_next(tmp_path):
     """The GGUF copy of a process that died while converting is removed by the next run."""
     cache = tmp_path / "models"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
