@@ -42,3 +42,43 @@ sentence = st.lists(st.sampled_from(["Tesla", "cars", "sold", "Oslo", "rose", "s
 def test_centroid_order_matches_the_cosine_as_first_written(texts):
     sentences = [SimpleNamespace(text=t) for t in texts]
     assert centroid_order(sentences) == _centroid_order_as_first_written(texts)
+
+
+def test_centroid_summaries_skip_sentences_that_point_back_and_lead_summaries_keep_them():
+    """A centroid summary joins sentences from anywhere in the article, so "However, ..." would
+    answer a sentence it left out; a lead summary's sentences follow one another."""
+    from pathlib import Path
+
+    from dsgen.passes.base import PassContext
+    from dsgen.passes.summary_template import SummaryTemplatePass, opens_with_connective
+    from dsgen.templates import TemplateStore
+    from dsgen.types import Document
+
+    body = [
+        "The harbour authority opened a new container terminal in Rotterdam in 2019.",
+        "However, the container terminal in Rotterdam handled fewer ships than the harbour authority planned in 2019.",
+        "Local fishermen said the terminal blocked their usual route to the open sea.",
+        "In both cases, the harbour authority said the container terminal would grow in Rotterdam.",
+        "A small museum about the history of the harbour opened in the old customs house.",
+        "The container terminal in Rotterdam employs about four hundred people from the harbour area.",
+    ]
+    text = "The new terminal\n" + " ".join(body) + "\n"
+    doc = Document("doc-1", "The new terminal", text, "doc-1.md", "0" * 64)
+    ctx = PassContext(TemplateStore(Path(__file__).resolve().parents[1] / "templates"), seed=0)
+    found = {c.generator: c for c in SummaryTemplatePass().run([doc], ctx)}
+    assert set(found) == {"summarization/lead-3", "summarization/centroid-3"}
+    centroid = found["summarization/centroid-3"]
+    picked = [text[s.start:s.end] for s in centroid.evidence]
+    assert len(picked) == 3 and not any(opens_with_connective(s) for s in picked)
+    assert body[1] not in centroid.fields["summary"] and body[3] not in centroid.fields["summary"]
+    assert centroid.fields["summary"] == " ".join(picked)
+    assert found["summarization/lead-3"].fields["summary"] == " ".join(body[:3])  # "However, ..." stays in a lead
+
+
+def test_connectives_are_recognised_only_as_a_sentence_opens():
+    from dsgen.passes.summary_template import opens_with_connective
+
+    assert opens_with_connective("However, sales fell.") and opens_with_connective("In both cases, sales fell.")
+    assert opens_with_connective("But sales fell.") and opens_with_connective("As a result, sales fell.")
+    assert not opens_with_connective("Sales fell, however.") and not opens_with_connective("Butter prices rose.")
+    assert not opens_with_connective("Sonia said so.") and not opens_with_connective("Thusnelda arrived.")

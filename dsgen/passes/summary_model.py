@@ -27,7 +27,7 @@ from dsgen.passes.model_common import (
     rejection,
     text_problem,
 )
-from dsgen.passes.summary_template import centroid_order
+from dsgen.passes.summary_template import summary_picks
 from dsgen.support import token_recall
 from dsgen.text import is_prose, sentences
 from dsgen.types import Candidate, Document, Span
@@ -98,7 +98,7 @@ class SummaryModelPass(Pass):
             return []
         k = ctx.option("summary_sentences")
         out: list[list[EvidenceSentence]] = []
-        for idx in (list(range(min(k, len(found)))), sorted(centroid_order(found)[:k])):
+        for idx in summary_picks(found, k).values():
             picked = [found[i] for i in idx]
             while len(picked) > 1 and sum(len(es.text) + 1 for es in picked) > SOURCE_MAX_CHARS:
                 picked.pop()

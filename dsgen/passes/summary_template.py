@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from itertools import chain
 from typing import Iterable, Sequence
@@ -11,6 +12,23 @@ from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import content_tokens
 from dsgen.types import Candidate, Document
+
+
+#: Openings that point back at the sentence before ("However, ...", "In both cases, ..."). A
+#: centroid summary joins sentences from anywhere in the article, so such a sentence would
+#: answer something the summary left out; lead summaries keep them (their sentences follow
+#: one another).
+_CONNECTIVE = re.compile(
+    r"(?:However|But|Yet|Still|Also|And|So|Then|Thus|Hence|Therefore|Consequently|Moreover|Furthermore"
+    r"|Additionally|Besides|Meanwhile|Nevertheless|Nonetheless|Instead|Otherwise|Similarly|Likewise"
+    r"|In addition|As a result|In contrast|By contrast|On the other hand|Even so|That said|After all"
+    r"|In both cases|In either case|In that case|In this case|In turn)\b"
+)
+
+
+def opens_with_connective(sentence: str) -> bool:
+    """Whether ``sentence`` starts with a connective that refers to what came before."""
+    return _CONNECTIVE.match(sentence) is not None
 
 
 def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
@@ -45,6 +63,18 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
     return sorted(range(n), key=[-cosine(bag) for bag in bags].__getitem__)
 
 
+def summary_picks(sentences: Sequence[EvidenceSentence], k: int) -> dict[str, list[int]]:
+    """The ``lead-k`` and ``centroid-k`` selections of ``sentences``, as indices in document
+    order, without an empty or repeated one. Centroid picks skip sentences that open with a
+    connective (see :func:`opens_with_connective`)."""
+    central = [i for i in centroid_order(sentences) if not opens_with_connective(sentences[i].text)]
+    picks: dict[str, list[int]] = {}
+    for name, idx in ((f"lead-{k}", list(range(min(k, len(sentences))))), (f"centroid-{k}", sorted(central[:k]))):
+        if idx and idx not in picks.values():
+            picks[name] = idx
+    return picks
+
+
 @passes.register("summarization_template")
 class SummaryTemplatePass(Pass):
     """``lead-k`` and ``centroid-k`` extractive summaries, sentences in document order."""
@@ -59,22 +89,14 @@ class SummaryTemplatePass(Pass):
             sentences = ctx.analysis(doc).evidence_sentences
             if not sentences:
                 continue
-            picks = {
-                f"summarization/lead-{k}": list(range(min(k, len(sentences)))),
-                f"summarization/centroid-{k}": sorted(centroid_order(sentences)[:k]),
-            }
-            seen: set[tuple[int, ...]] = set()
-            for generator, idx in picks.items():
-                if tuple(idx) in seen:
-                    continue
-                seen.add(tuple(idx))
+            for name, idx in summary_picks(sentences, k).items():
                 chosen = [sentences[i] for i in idx]
                 yield Candidate(
                     config="summarization",
                     doc_id=doc.doc_id,
                     pass_name=self.name,
                     method=self.method,
-                    generator=generator,
+                    generator=f"summarization/{name}",
                     fields={"summary": " ".join(es.text for es in chosen)},
                     evidence=tuple(es.span for es in chosen),
                 )
