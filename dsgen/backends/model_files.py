@@ -10,6 +10,7 @@ Nothing here imports torch until a conversion actually runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -49,11 +50,15 @@ def ensure_converted_embedded_model(cache_dir: str | os.PathLike[str] | None = N
         ) from None
     models_dir = Path(cache_dir) if cache_dir is not None else default_models_dir()
     target = models_dir / f"gemma-3-270m-q4_k_m-{embedded.EXPECTED_SHA256[:16]}"
+    gguf_root = models_dir / "gguf"
+    # Versions before 34ca299 assembled one shared copy here and left it (250 MB) when the
+    # conversion failed; nothing reads it now.
+    with contextlib.suppress(OSError):  # a read-only cache still serves a converted model
+        (gguf_root / embedded.MODEL_NAME).unlink(missing_ok=True)
     if _is_converted(target):
         return target  # skip even assembling the GGUF
     # Each process assembles and converts its own copy: a process that finished converting
     # deletes its GGUF, which another process starting at the same time would still be reading.
-    gguf_root = models_dir / "gguf"
     _remove_dead_process_folders(gguf_root, "pid-*")
     own = gguf_root / f"pid-{os.getpid()}"
     gguf = own / embedded.MODEL_NAME
