@@ -1,16 +1,21 @@
-"""The centroid summary's sentence order is exactly that of the TF-IDF cosine as first written."""
+"""The centroid summary's sentence order is exactly that of the TF-IDF cosine as first written,
+and its picks leave out sentences that point back at one it did not pick."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsgen.passes.summary_template import centroid_order
+from dsgen.passes.base import PassContext
+from dsgen.passes.summary_template import SummaryTemplatePass, centroid_order, opens_with_connective
+from dsgen.templates import TemplateStore
 from dsgen.support import content_tokens
+from dsgen.types import Document
 
 
 def _centroid_order_as_first_written(texts: list[str]) -> list[int]:
@@ -47,13 +52,6 @@ def test_centroid_order_matches_the_cosine_as_first_written(texts):
 def test_centroid_summaries_skip_sentences_that_point_back_and_lead_summaries_keep_them():
     """A centroid summary joins sentences from anywhere in the article, so "However, ..." would
     answer a sentence it left out; a lead summary's sentences follow one another."""
-    from pathlib import Path
-
-    from dsgen.passes.base import PassContext
-    from dsgen.passes.summary_template import SummaryTemplatePass, opens_with_connective
-    from dsgen.templates import TemplateStore
-    from dsgen.types import Document
-
     body = [
         "The harbour authority opened a new container terminal in Rotterdam in 2019.",
         "However, the container terminal in Rotterdam handled fewer ships than the harbour authority planned in 2019.",
@@ -75,9 +73,7 @@ def test_centroid_summaries_skip_sentences_that_point_back_and_lead_summaries_ke
     assert found["summarization/lead-3"].fields["summary"] == " ".join(body[:3])  # "However, ..." stays in a lead
 
 
-def test_connectives_are_recognised_only_as_a_sentence_opens():
-    from dsgen.passes.summary_template import opens_with_connective
-
+def test_connectives_count_only_where_a_sentence_opens_and_as_whole_words():
     assert opens_with_connective("However, sales fell.") and opens_with_connective("In both cases, sales fell.")
     assert opens_with_connective("But sales fell.") and opens_with_connective("As a result, sales fell.")
     assert not opens_with_connective("Sales fell, however.") and not opens_with_connective("Butter prices rose.")
