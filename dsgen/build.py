@@ -161,7 +161,7 @@ class LocalEngine:
         stays flat. A pool starts on the first chunks now, before the first result is asked for.
         A pool's results come without ``messages`` (see :func:`~dsgen.chunks.run_chunk`)."""
         if self.pool is None:
-            worker = ChunkWorker(self.spec, signatures=False)  # the publisher, in this process, dedupes
+            worker = ChunkWorker(self.spec)
             return (worker.run(chunk) for chunk in chunks)
         chunks = iter(chunks)
         window = deque(self.pool.apply_async(run_chunk, (c,)) for c in itertools.islice(chunks, 2 * self.num_proc))
@@ -430,7 +430,7 @@ class _Publisher:
             self._reject(o, o.reason, o.detail, self._with_messages(o))
             return
         deduper = self.dedupers[o.config]
-        if o.signature is None:  # made in this process (see ChunkWorker)
+        if o.signature is None:  # a model pass's row, made in this process
             dup = deduper.check(dedupe_key(o.config, o.row), o.row["id"])
         else:
             dup = deduper.check_signature(o.signature, o.row["id"])

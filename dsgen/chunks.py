@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
-from dsgen.dedupe import Signature, SignatureMemo, dedupe_key
+from dsgen.dedupe import Signature, dedupe_key, signatures
 from dsgen.passes import PassContext, get_pass
 from dsgen.rows import MessageRenderer, candidate_row, document_row, render_messages
 from dsgen.templates import TemplateStore
@@ -36,8 +36,8 @@ class Outcome(NamedTuple):
     """One candidate after row building and validation, before dedupe.
 
     ``reason`` is set when the candidate is rejected; otherwise ``signature`` is
-    what the deduper needs (``None`` when the process that dedupes made the outcome
-    itself: the deduper then works it out from the row, only as far as it must).
+    what the deduper needs (:meth:`ChunkWorker.run` adds it; ``None`` for the rows of
+    model passes, whose deduper works it out from the row).
 
     A named tuple, not a dataclass: worker processes send one per candidate, and the
     main process unpickles a tuple in about 0.9 us less (a sixth of an outcome's cost).
@@ -85,9 +85,8 @@ def ensure_messages(renderer: MessageRenderer, config: str, row: dict[str, Any],
 
 
 def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageRenderer,
-            sentence_texts: Sequence[str] | None = None, signatures: SignatureMemo | None = None) -> Outcome:
-    """Build the published row of ``cand`` and validate it; with ``signatures``, also
-    work out the :class:`Signature` of a valid row (see :class:`Outcome`)."""
+            sentence_texts: Sequence[str] | None = None) -> Outcome:
+    """Build the published row of ``cand`` and validate it (no :class:`Signature` yet)."""
     row = candidate_row(cand, doc, renderer)
     made = (cand.config, cand.doc_id, cand.pass_name, cand.method, cand.generator, row, cand.raw_output)
     # A model pass may already know a candidate is unusable (unparseable output, failed
@@ -99,21 +98,14 @@ def prepare(cand: Candidate, doc: Document, ctx: PassContext, renderer: MessageR
     if problems:
         detail = "; ".join(f"{p.reason}: {p.detail}" if p.detail else p.reason for p in problems)
         return Outcome(*made, reason=problems[0].reason, detail=detail)
-    return Outcome(*made, signature=signatures(dedupe_key(cand.config, row)) if signatures is not None else None,
-                   label=row["label"] if cand.config == "fact_check" else None)
+    return Outcome(*made, label=row["label"] if cand.config == "fact_check" else None)
 
 
 class ChunkWorker:
-    """Runs the spec's passes over chunks; built once per worker process.
+    """Runs the spec's passes over chunks; built once per worker process."""
 
-    ``signatures``: whether outcomes carry their :class:`Signature`. Worker processes
-    compute them, so that the main process only dedupes; a worker in the process that
-    dedupes leaves them out, since exact duplicates need only the digest.
-    """
-
-    def __init__(self, spec: WorkerSpec, signatures: bool = True) -> None:
+    def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
-        self.signatures = signatures
         store = TemplateStore(spec.templates_dir)
         self.renderer = MessageRenderer(store)
         self.ctx = PassContext(store, seed=spec.seed, options=dict(spec.options))
@@ -141,7 +133,6 @@ class ChunkWorker:
         start = time.perf_counter()
         documents = [document_row(doc, self.renderer) for doc in docs]
         seconds["documents"] = time.perf_counter() - start
-        signatures = SignatureMemo() if self.signatures else None  # one per chunk
         results = []
         for p in self.passes:
             start = time.perf_counter()
@@ -149,10 +140,22 @@ class ChunkWorker:
             for cand in p.run(docs, self.ctx):
                 doc = by_id[cand.doc_id]
                 sentence_texts = self.ctx.analysis(doc).sentence_texts if cand.config == "fact_check" else None
-                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, sentence_texts, signatures))
+                outcomes.append(prepare(cand, doc, self.ctx, self.renderer, sentence_texts))
             results.append((p.name, outcomes))
             seconds[f"pass:{p.name}"] = time.perf_counter() - start
+        start = time.perf_counter()
+        _sign(results)
+        seconds["signatures"] = time.perf_counter() - start
         return ChunkResult(documents, results, seconds)
+
+
+def _sign(results: list[tuple[str, list[Outcome]]]) -> None:
+    """Give every valid outcome of ``results`` its :class:`Signature`, worked out for the
+    whole chunk at once (see :func:`~dsgen.dedupe.signatures`)."""
+    valid = [(group, i) for _, group in results for i, o in enumerate(group) if o.reason is None]
+    keys = [dedupe_key(group[i].config, group[i].row) for group, i in valid]
+    for (group, i), signature in zip(valid, signatures(keys)):
+        group[i] = group[i]._replace(signature=signature)
 
 
 _worker: ChunkWorker | None = None

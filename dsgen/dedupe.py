@@ -16,9 +16,9 @@ only a phrase or two: a 256-bit map of each row's shingles (see :class:`Signatur
 and before it the same map folded onto 64 bits, rule them out before their shingles
 are compared. The state is compact: per kept row an 8-byte digest, its shingles as
 4-byte hashes, its 32-byte and 8-byte maps and a few index entries.
-A row's :class:`Signature` depends on the row alone, so worker processes work it out
-(:class:`SignatureMemo`) and only :meth:`Deduper.check_signature` runs in the main
-process, in build order.
+A row's :class:`Signature` depends on the row alone, so the chunk's worker works them
+out, for all of the chunk's rows at once (:func:`signatures`), and only
+:meth:`Deduper.check_signature` runs in the main process, in build order.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ import re
 import zlib
 from array import array
 from fractions import Fraction
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
 
 from dsgen.support import STOPWORDS
 
@@ -39,6 +41,7 @@ RECENT_PER_SHINGLE = 4
 #: Bits of a row's shingle map (see :class:`Signature`); a power of two.
 MAP_BITS = 256
 _MAP_BYTES = MAP_BITS // 8
+_MAP_WORDS = MAP_BITS // 64
 #: Bits of the folded map checked first (see :func:`_folded`): it fits one array item.
 _FOLDED_BITS = 64
 assert MAP_BITS == 4 * _FOLDED_BITS, "_folded ORs four words"
@@ -84,24 +87,29 @@ class Signature(NamedTuple):
     bits: int
 
 
-class SignatureMemo:
-    """The :class:`Signature` of a dedupe key (see :func:`dedupe_key`), remembering what
-    it worked out: keys with the same normalized words (exact duplicates: 11% of a
-    chunk's rows at 1,000 articles) share one :class:`Signature` object. Their shingles
-    are worked out once, and pickled once in a worker's result (pickle sends an object
-    it has sent before as a reference). One memo per chunk, so memory stays flat.
+def signatures(keys: Sequence[str]) -> list[Signature]:
+    """The :class:`Signature` of each dedupe key (see :func:`dedupe_key`), worked out for
+    all of them at once: a chunk's rows in one go, so the shingles of all its rows are
+    hashed, sorted and mapped by a few array operations instead of per row in Python
+    (0.33 s instead of 0.63 s for the 28,792 keys of the 1,000-article build). Keys with
+    the same normalized words (exact duplicates: 11% of a chunk's rows at 1,000 articles)
+    share one object, which a worker's result pickles once.
     """
-
-    def __init__(self) -> None:
-        self._by_digest: dict[int, Signature] = {}
-
-    def __call__(self, key: str) -> Signature:
+    index: dict[int, int] = {}  # digest -> position in `words`/`digests`
+    words: list[list[str]] = []
+    digests: list[int] = []
+    which = []
+    for key in keys:
         tokens = _normalize(key)
         digest = _digest(tokens)
-        sig = self._by_digest.get(digest)
-        if sig is None:
-            sig = self._by_digest[digest] = _signature(tokens, digest)
-        return sig
+        i = index.get(digest)
+        if i is None:
+            i = index[digest] = len(digests)
+            words.append(tokens)
+            digests.append(digest)
+        which.append(i)
+    made = _signatures(words, digests)
+    return [made[i] for i in which]
 
 
 def _digest(tokens: list[str]) -> int:
@@ -109,22 +117,67 @@ def _digest(tokens: list[str]) -> int:
     return int.from_bytes(hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def _signature(tokens: list[str], digest: int) -> Signature:
-    """The :class:`Signature` of normalized words whose :func:`_digest` is ``digest``."""
-    crc = zlib.crc32
-    if len(tokens) < 3:
-        grams = {(w in STOPWORDS, crc(w.encode("utf-8"))) for w in tokens}
-    else:
-        common = [w in STOPWORDS for w in tokens]
-        grams = {(a + b + c, crc(f"{x} {y} {z}".encode("utf-8"))) for a, b, c, x, y, z
-                 in zip(common, common[1:], common[2:], tokens, tokens[1:], tokens[2:])}
-    # Shingles of content words first: they are rarer, so the indexed prefixes
-    # collide with fewer unrelated rows than "of the company" would.
-    shingles = array("I", dict.fromkeys(h for _, h in sorted(grams)))
-    bits = 0
-    for h in shingles:
-        bits |= 1 << (h & (MAP_BITS - 1))
-    return Signature(digest, shingles.tobytes(), bits)
+#: Per word seen: ``is a stop word << 32 | crc32 of the word`` (see :func:`_signatures`).
+_WORD_CODES: dict[str, int] = {}
+#: Words remembered at most (about 20 MB); the dict starts over when full, so memory
+#: stays bounded whatever the vocabulary.
+_MAX_WORD_CODES = 1 << 17
+
+
+def _word_code(word: str) -> int:
+    if len(_WORD_CODES) >= _MAX_WORD_CODES:
+        _WORD_CODES.clear()
+    code = _WORD_CODES[word] = (word in STOPWORDS) << 32 | zlib.crc32(word.encode("utf-8"))
+    return code
+
+
+def _signatures(rows: list[list[str]], digests: list[int]) -> list[Signature]:
+    """The :class:`Signature` of each row of normalized words, whose :func:`_digest` is in
+    ``digests``.
+
+    A row's shingles are its word trigrams (its words, if it has fewer than three), each
+    hashed from its words' CRC-32s. They are ordered by how many of their words are stop
+    words, then by hash: shingles of content words first, since they are rarer, so the
+    indexed prefixes collide with fewer unrelated rows than "of the company" would. A
+    hash two different shingles share keeps the lower count.
+    """
+    get = _WORD_CODES.get
+    codes = np.array([get(w) or _word_code(w) for tokens in rows for w in tokens], dtype=np.uint64)
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    crc = (codes & 0xFFFF_FFFF).astype(np.uint32)
+    common = (codes >> 32).astype(np.uint8)
+    row_of = np.repeat(np.arange(len(rows)), lengths)
+    at = np.arange(len(codes))
+    tri = at[at + 2 < np.cumsum(lengths)[row_of]]  # first word of each trigram
+    single = at[lengths[row_of] < 3]  # the words of rows too short for a trigram
+    hashes = np.concatenate([crc[tri] * np.uint32(0x9E37_79B1) ^ crc[tri + 1] * np.uint32(0x85EB_CA77) ^ crc[tri + 2],
+                             crc[single]])
+    counts = np.concatenate([common[tri] + common[tri + 1] + common[tri + 2], common[single]])
+    owner = np.concatenate([row_of[tri], row_of[single]]).astype(np.uint64)
+    # Distinct hashes per row, each with its lowest count (a count is at most 3: 2 bits) ...
+    keys = np.sort(owner << 34 | hashes.astype(np.uint64) << 2 | counts)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] >> 2 != keys[:-1] >> 2
+    keys = keys[first]
+    # ... in the global order: count, then hash.
+    keys = np.sort(keys >> 34 << 34 | (keys & 3) << 32 | keys >> 2 & 0xFFFF_FFFF)
+    hashes, owner = (keys & 0xFFFF_FFFF).astype(np.uint32), (keys >> 34).astype(np.int64)
+    ends = np.searchsorted(owner, np.arange(1, len(rows) + 1)).tolist()
+    bit = hashes.astype(np.int64) & (MAP_BITS - 1)
+    maps = np.zeros(len(rows) * (_MAP_WORDS), dtype=np.uint64)
+    np.bitwise_or.at(maps, owner * (_MAP_WORDS) + (bit >> 6), np.left_shift(np.uint64(1), (bit & 63).astype(np.uint64)))
+    shingles = hashes.astype(_NATIVE_UINT32, copy=False).tobytes()
+    bits = maps.astype("<u8", copy=False).tobytes()
+    out, start = [], 0
+    for i, (digest, end) in enumerate(zip(digests, ends)):
+        out.append(Signature(digest, shingles[4 * start : 4 * end],
+                             int.from_bytes(bits[i * _MAP_BYTES : (i + 1) * _MAP_BYTES], "little")))
+        start = end
+    return out
+
+
+#: What ``array("I")`` holds (the deduper reads shingles back through it).
+_NATIVE_UINT32 = np.dtype(f"=u{array('I').itemsize}")
 
 
 def _folded(bits: int) -> int:
@@ -152,17 +205,8 @@ class Deduper:
         self._index: dict[int, int | list[int]] = {}  # prefix hash -> most recent rows
 
     def check(self, key: str, row_id: str) -> tuple[str, str] | None:
-        """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``.
-
-        The shingles are worked out only for a row that is no exact duplicate: they are
-        most of the cost of a :class:`Signature`.
-        """
-        tokens = _normalize(key)
-        digest = _digest(tokens)
-        earlier = self._exact.get(digest)
-        if earlier is not None:
-            return "duplicate", self._row_id(earlier)
-        return self.check_signature(_signature(tokens, digest), row_id)
+        """``None`` for a new row (and remember it), else ``(reason, id of the earlier row)``."""
+        return self.check_signature(signatures([key])[0], row_id)
 
     def _row_id(self, i: int) -> str:
         odd = self._odd_ids.get(i)
@@ -172,7 +216,7 @@ class Deduper:
         return n - -(-self._num * n // self._den) + 1  # n - ceil(threshold * n) + 1
 
     def check_signature(self, sig: Signature, row_id: str) -> tuple[str, str] | None:
-        """Like :meth:`check`, for a precomputed :func:`signature`."""
+        """Like :meth:`check`, for the key's :func:`signatures` entry."""
         earlier = self._exact.get(sig.exact)
         if earlier is not None:
             return "duplicate", self._row_id(earlier)

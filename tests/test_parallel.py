@@ -12,6 +12,8 @@ import random
 import re
 import shutil
 import sys
+import zlib
+from array import array
 
 import pytest
 import yaml
@@ -20,10 +22,11 @@ from click.testing import CliRunner
 from conftest import REPO, SEEDS, TEMPLATES, templated_build
 from dsgen.build import build
 from dsgen.config import load_config
-from dsgen.dedupe import Deduper, SignatureMemo
+from dsgen.dedupe import MAP_BITS, Deduper, Signature, _digest, _normalize, signatures
 from dsgen.errors import ConfigError
 from dsgen.features import CONFIG_NAMES, SPLITS
 from dsgen.parquet_writer import read_rows, shard_name
+from dsgen.support import STOPWORDS
 from dsgen.validate import validate_dataset
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -141,6 +144,38 @@ def test_rejected_rows_keep_messages_unless_they_repeat_a_published_row(corpus, 
     assert published and all(len(row["messages"][-1]["content"]) > 6 for row in published)
 
 
+def _plain_signature(text):
+    """dedupe.signatures' rule for one text, written plainly: word trigrams (words, under
+    three), hashed from their words' CRC-32s, distinct, ordered by stop-word count then hash."""
+    words = _normalize(text)
+    codes = [(w in STOPWORDS, zlib.crc32(w.encode("utf-8"))) for w in words]
+    if len(codes) < 3:
+        grams = set(codes)
+    else:
+        mask = 0xFFFF_FFFF
+        grams = {(a[0] + b[0] + c[0], (a[1] * 0x9E37_79B1 & mask) ^ (b[1] * 0x85EB_CA77 & mask) ^ c[1])
+                 for a, b, c in zip(codes, codes[1:], codes[2:])}
+    hashes = array("I", dict.fromkeys(h for _, h in sorted(grams)))  # a hash keeps its lowest count
+    return Signature(_digest(words), hashes.tobytes(), sum({1 << (h % MAP_BITS) for h in hashes}))
+
+
+def test_signatures_of_a_batch_are_each_texts_own():
+    """Worked out for a chunk at once, each row's signature is what the row alone gives:
+    no trigram across two rows, short and empty rows, repeats sharing one object."""
+    rng = random.Random(5)
+    vocab = ["the", "of", "Revenue", "rose", "4.5%", "in", "Qwen", "straße", "STRASSE", "—", "and", "2024"]
+    texts = ["", "a", "of the", "Revenue rose", "Revenue, rose!", "the of and in"]
+    texts += [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    texts += texts[:40]  # repeats: exact duplicates in one chunk
+    texts.append("a25 b176 z176 a183 b23 the")  # two trigrams, one with a stop word, one hash
+    got = signatures(texts)
+    assert got == [_plain_signature(t) for t in texts]
+    shingles = array("I", got[-1].shingles)
+    assert len(shingles) == len(set(shingles)) == 3
+    assert got[-2] is got[39] and got[4] is got[3]  # same normalized words: one object
+    assert signatures([]) == []
+
+
 def _brute_force(texts, threshold=0.8):
     """The dedupe rule written plainly: exact first, else the earliest kept near-duplicate."""
     kept, out = [], []
@@ -184,9 +219,8 @@ def test_compact_deduper_agrees_with_the_plain_rule(n_texts, recent, length, edi
     deduper = Deduper() if recent is None else Deduper(recent=recent)
     if signed_by == "deduper":
         got = [deduper.check(t, ids[i]) for i, t in enumerate(texts)]
-    else:  # a worker's memo, one per chunk of 50 rows, and the pickle round trip of a pool's result
-        memos = [SignatureMemo() for _ in range(0, len(texts), 50)]
-        sent = pickle.loads(pickle.dumps([memos[i // 50](t) for i, t in enumerate(texts)]))
+    else:  # a worker's signatures, chunk by chunk of 50 rows, and the pickle round trip of a pool's result
+        sent = pickle.loads(pickle.dumps([sig for i in range(0, len(texts), 50) for sig in signatures(texts[i:i + 50])]))
         got = [deduper.check_signature(sig, ids[i]) for i, sig in enumerate(sent)]
     assert got == [g and (g[0], ids[int(g[1])]) for g in _brute_force(texts)]
     assert {g and g[0] for g in got} == {None, "duplicate", "near_duplicate"}  # every outcome is exercised
