@@ -125,6 +125,7 @@ _MAX_WORD_CODES = 1 << 17
 
 
 def _word_code(word: str) -> int:
+    """``word``'s entry of ``_WORD_CODES``, added now."""
     if len(_WORD_CODES) >= _MAX_WORD_CODES:
         _WORD_CODES.clear()
     code = _WORD_CODES[word] = (word in STOPWORDS) << 32 | zlib.crc32(word.encode("utf-8"))
@@ -164,8 +165,8 @@ def _signatures(rows: list[list[str]], digests: list[int]) -> list[Signature]:
     hashes, owner = (keys & 0xFFFF_FFFF).astype(np.uint32), (keys >> 34).astype(np.int64)
     ends = np.searchsorted(owner, np.arange(1, len(rows) + 1)).tolist()
     bit = hashes.astype(np.int64) & (MAP_BITS - 1)
-    maps = np.zeros(len(rows) * (_MAP_WORDS), dtype=np.uint64)
-    np.bitwise_or.at(maps, owner * (_MAP_WORDS) + (bit >> 6), np.left_shift(np.uint64(1), (bit & 63).astype(np.uint64)))
+    maps = np.zeros(len(rows) * _MAP_WORDS, dtype=np.uint64)
+    np.bitwise_or.at(maps, owner * _MAP_WORDS + (bit >> 6), np.left_shift(np.uint64(1), (bit & 63).astype(np.uint64)))
     shingles = hashes.astype(_NATIVE_UINT32, copy=False).tobytes()
     bits = maps.astype("<u8", copy=False).tobytes()
     out, start = [], 0
