@@ -42,6 +42,8 @@ RECENT_PER_SHINGLE = 4
 MAP_BITS = 256
 _MAP_BYTES = MAP_BITS // 8
 _MAP_WORDS = MAP_BITS // 64
+#: What ``array("I")`` holds: :func:`_signatures` packs shingles as it, the deduper reads them back through it.
+_NATIVE_UINT32 = np.dtype(f"=u{array('I').itemsize}")
 #: Bits of the folded map checked first (see :func:`_folded`): it fits one array item.
 _FOLDED_BITS = 64
 assert MAP_BITS == 4 * _FOLDED_BITS, "_folded ORs four words"
@@ -175,10 +177,6 @@ def _signatures(rows: list[list[str]], digests: list[int]) -> list[Signature]:
                              int.from_bytes(bits[i * _MAP_BYTES : (i + 1) * _MAP_BYTES], "little")))
         start = end
     return out
-
-
-#: What ``array("I")`` holds (the deduper reads shingles back through it).
-_NATIVE_UINT32 = np.dtype(f"=u{array('I').itemsize}")
 
 
 def _folded(bits: int) -> int:
