@@ -182,3 +182,26 @@ def test_ids_are_unique_and_stable(built, tmp_path):
     again = templated_build(SEEDS, tmp_path / "again", seed=0)
     ids_again = [r["id"] for s in load(again.out_dir, "qa").values() for r in s]
     assert ids == ids_again
+
+
+def test_articles_sharing_sentences_do_not_repeat_a_claim(tmp_path):
+    """A sentence several articles share is a claim once (SUPPORTS in one article, or NOT
+    ENOUGH INFO borrowed by its neighbour): a second row would only be rejected as a
+    duplicate, where another sentence gives the article its claim."""
+    shared = ["Alibaba said revenue rose 12 percent to 25 billion yuan in 2023.",
+              "Tencent hired 3,000 engineers in Shenzhen in 2022, the company said."]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for k in range(4):
+        own = [f"Firm{k} opened {k + 4} offices in city{k} in {2010 + k}, according to a filing.",
+               f"Revenue at Firm{k} grew {k + 20} percent to {k + 7} million dollars in {2015 + k}.",
+               f"Firm{k} sold {k + 40} thousand devices to schools in region{k} last year."]
+        (corpus / f"{k}.txt").write_text(f"Report {k}\n\n" + "\n\n".join(shared + own) + "\n", encoding="utf-8")
+    out = templated_build(corpus, tmp_path / "out", passes=("fact_check_template",)).out_dir
+    claims = [row["claim"] for split in load(out, "fact_check").values() for row in split]
+    assert len(claims) == len(set(claims))
+    assert sum(claim in shared for claim in claims) == 2  # each shared sentence: once
+    report = json.loads((out / "build-report.json").read_text())
+    assert "duplicate" not in report["passes"]["fact_check_template"]["rejection_reasons"]
+    labels = {row["label"] for split in load(out, "fact_check").values() for row in split}
+    assert labels == {LABELS.index(name) for name in LABELS}

@@ -6,6 +6,11 @@
   change is recorded.
 - NOT ENOUGH INFO: a sentence from another article whose facts this article does
   not contain (checked again by validation).
+
+A claim the pass has made for one article of a chunk is not made again for another
+(the same sentence as SUPPORTS in one and NOT ENOUGH INFO in its neighbour, or a
+sentence two articles share): the deduper would reject the second row, so the pass
+picks another sentence instead.
 """
 
 from __future__ import annotations
@@ -42,14 +47,18 @@ class FactCheckTemplatePass(Pass):
         pool = list(ctx.neighbours) or list(docs)
         position = {d.doc_id: i for i, d in enumerate(pool)}
         claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims
+        used: set[str] = set()  # the claims made so far in this chunk
         for doc in docs:
             analysis = ctx.analysis(doc)
             sentences = [es for es in analysis.evidence_sentences if es.claimable]
             rng = ctx.rng(self.name, doc.doc_id)
-            yield from self._supports(doc, ctx, rng.sample(sentences, min(per_label, len(sentences))))
-            yield from self._refutes(doc, ctx, sentences, per_label, rng)
+            fresh = [es for es in sentences if es.text not in used]
+            made = [*self._supports(doc, ctx, rng.sample(fresh, min(per_label, len(fresh)))),
+                    *self._refutes(doc, ctx, sentences, per_label, rng)]
+            used.update(c.fields["claim"] for c in made)
+            yield from made
             others = [d for d in nearby(pool, position.get(doc.doc_id)) if d.doc_id != doc.doc_id]
-            yield from self._not_enough_info(doc, ctx, others, claims, per_label, rng)
+            yield from self._not_enough_info(doc, ctx, others, claims, per_label, rng, used)
 
     def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: Span,
                    generator: str, change: dict | None = None, sentence: Sentence | None = None) -> Candidate:
@@ -106,7 +115,9 @@ class FactCheckTemplatePass(Pass):
                                        sentence=es.sentence))
         yield from sorted(out, key=lambda c: c.evidence[0].start)
 
-    def _not_enough_info(self, doc, ctx, others, claims, limit, rng) -> Iterable[Candidate]:
+    def _not_enough_info(self, doc, ctx, others, claims, limit, rng, used: set[str]) -> Iterable[Candidate]:
+        """Up to ``limit`` claims from ``others``' sentences, none of them in ``used`` (to
+        which each is added)."""
         analysis = ctx.analysis(doc)
         options = []
         for other in others:
@@ -115,16 +126,20 @@ class FactCheckTemplatePass(Pass):
                                         if es.claimable and any(m.kind in SWAPPABLE for m in es.mentions)]
             options.extend(claims[other.doc_id])
         rng.shuffle(options)
-        count = 0
-        for es in options[: NEI_TRIES_PER_CLAIM * limit]:
-            if count >= limit:
+        count = tries = 0
+        for es in options:
+            if count >= limit or tries >= NEI_TRIES_PER_CLAIM * limit:
                 break
+            if es.text in used:
+                continue  # its row would be a duplicate: not a try
+            tries += 1
             if nei_problem(es.text, doc.text, analysis.sentence_texts) is not None:
                 continue  # this article might support it: not usable as NOT ENOUGH INFO
             nearest = best_passage(es.text, analysis)
             if nearest is None:
                 continue
             count += 1
+            used.add(es.text)
             yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
 
 
