@@ -35,6 +35,20 @@ def assert_one_line_error(result, *words):
         assert word in error_lines[0], result.output
 
 
+def template_questions(folder: Path, text: str) -> list[tuple[str, str]]:
+    """``(question, answer)`` of each candidate of the templated QA pass on an article of
+    ``text`` (written to ``folder``/a.txt)."""
+    from dsgen.corpus import load_corpus
+    from dsgen.passes.base import PassContext
+    from dsgen.passes.qa_template import QATemplatePass
+    from dsgen.templates import TemplateStore
+
+    (folder / "a.txt").write_text(text + "\n", encoding="utf-8")
+    doc = load_corpus(folder).documents[0]
+    ctx = PassContext(TemplateStore(TEMPLATES))
+    return [(c.fields["question"], c.fields["answers"]["text"][0]) for c in QATemplatePass().run([doc], ctx)]
+
+
 def folder_tree(root: Path) -> dict[str, bytes | str]:
     """Every file and folder under ``root``, hidden ones too (files with their bytes), to
     show that a refused or failed command left it as it was."""
