@@ -24,3 +24,9 @@ def test_an_appositive_names_the_answer(tmp_path, sentence, wanted):
 def test_a_clause_after_a_name_is_not_an_appositive(tmp_path, sentence):
     asked = template_questions(tmp_path, sentence)
     assert not [q for q, _ in asked if q.startswith("What is the name of")], asked
+
+
+@pytest.mark.parametrize("noun, article", [("revenue", "a"), ("income", "an")])
+def test_a_growth_question_takes_the_article_its_noun_needs(tmp_path, noun, article):
+    asked = template_questions(tmp_path, f"Alibaba reported a 53% {noun} surge in its latest quarter, the company said.")
+    assert (f"How big {article} {noun} surge did it report in its latest quarter?", "53%") in asked
