@@ -1,5 +1,5 @@
 """The centroid summary's sentence order is exactly that of the TF-IDF cosine as first written,
-and its picks leave out sentences that point back at one it did not pick."""
+and its picks leave out sentences that point back at one it did not pick or repeat one it did."""
 
 from __future__ import annotations
 
@@ -78,3 +78,28 @@ def test_connectives_count_only_where_a_sentence_opens_and_as_whole_words():
     assert opens_with_connective("But sales fell.") and opens_with_connective("As a result, sales fell.")
     assert not opens_with_connective("Sales fell, however.") and not opens_with_connective("Butter prices rose.")
     assert not opens_with_connective("Sonia said so.") and not opens_with_connective("Thusnelda arrived.")
+
+
+def test_a_centroid_summary_does_not_say_the_same_thing_twice():
+    """An article that repeats a sentence with a word changed (a spliced paragraph, a pull
+    quote) has two sentences near its centroid: the summary takes one of them."""
+    said = "The container terminal in Rotterdam handled more ships than the harbour authority planned in 2019."
+    again = said.replace("handled", "served")
+    body = [
+        "The harbour authority opened a new container terminal in Rotterdam in 2019.",
+        said,
+        "Local fishermen said the terminal blocked their usual route to the open sea.",
+        "A small museum about the history of the harbour opened in the old customs house.",
+        again,
+        "The container terminal in Rotterdam employs about four hundred people from the harbour area.",
+    ]
+    text = "The new terminal\n" + " ".join(body) + "\n"
+    doc = Document("doc-1", "The new terminal", text, "doc-1.md", "0" * 64)
+    ctx = PassContext(TemplateStore(Path(__file__).resolve().parents[1] / "templates"), seed=0)
+    analysis = ctx.analysis(doc)
+    order = centroid_order(analysis.evidence_sentences)
+    assert {analysis.evidence_sentences[i].text for i in order[:2]} == {said, again}  # both near the centroid
+    found = {c.generator: c for c in SummaryTemplatePass().run([doc], ctx)}
+    summary = found["summarization/centroid-3"].fields["summary"]
+    assert (said in summary) != (again in summary), summary
+    assert len(found["summarization/centroid-3"].evidence) == 3

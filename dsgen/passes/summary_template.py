@@ -26,6 +26,12 @@ _CONNECTIVE = re.compile(
 )
 
 
+#: A centroid pick may share at most this share of the content words of the shorter of it and
+#: an earlier pick: an article that says something twice (a spliced paragraph, a pull quote)
+#: has two sentences near the centroid, and the summary would repeat itself.
+REPEAT_OVERLAP = 0.8
+
+
 def opens_with_connective(sentence: str) -> bool:
     """Whether ``sentence`` starts with a connective that refers to what came before."""
     return _CONNECTIVE.match(sentence) is not None
@@ -66,13 +72,30 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
 def summary_picks(sentences: Sequence[EvidenceSentence], k: int) -> dict[str, list[int]]:
     """The ``lead-k`` and ``centroid-k`` selections of ``sentences``, as indices in document
     order, without an empty or repeated one. Centroid picks skip sentences that open with a
-    connective (see :func:`opens_with_connective`)."""
-    central = [i for i in centroid_order(sentences) if not opens_with_connective(sentences[i].text)]
+    connective (see :func:`opens_with_connective`) and sentences that repeat an earlier pick
+    (see ``REPEAT_OVERLAP``)."""
+    central: list[int] = []
+    picked: list[frozenset[str]] = []
+    for i in centroid_order(sentences):
+        if len(central) == k:
+            break
+        if opens_with_connective(sentences[i].text):
+            continue
+        tokens = content_tokens(sentences[i].text)
+        if any(_repeats(tokens, other) for other in picked):
+            continue
+        central.append(i)
+        picked.append(tokens)
     picks: dict[str, list[int]] = {}
-    for name, idx in ((f"lead-{k}", list(range(min(k, len(sentences))))), (f"centroid-{k}", sorted(central[:k]))):
+    for name, idx in ((f"lead-{k}", list(range(min(k, len(sentences))))), (f"centroid-{k}", sorted(central))):
         if idx and idx not in picks.values():
             picks[name] = idx
     return picks
+
+
+def _repeats(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sentences' content words overlap by ``REPEAT_OVERLAP`` of the smaller set."""
+    return bool(a) and bool(b) and len(a & b) >= REPEAT_OVERLAP * min(len(a), len(b))
 
 
 @passes.register("summarization_template")
