@@ -26,9 +26,9 @@ _CONNECTIVE = re.compile(
 )
 
 
-#: A centroid pick may share at most this share of the content words of the shorter of it and
-#: an earlier pick: an article that says something twice (a spliced paragraph, a pull quote)
-#: has two sentences near the centroid, and the summary would repeat itself.
+#: A centroid pick has less than this share of the content words of the shorter of it and any
+#: earlier pick in common with it: an article that says something twice (a spliced paragraph,
+#: a pull quote) has two sentences near the centroid, and the summary would repeat itself.
 REPEAT_OVERLAP = 0.8
 
 
