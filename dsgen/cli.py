@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
@@ -170,9 +171,19 @@ def build(seeds_dir, out_dir, passes, backend, model, base_url, seed, test_size,
         r = result.report
         counts = ", ".join(f"{c} {v['train']}/{v['test']}" for c, v in r["counts"].items())
         click.echo(_one_line(f"Built {result.out_dir}/dataset (train/test: {counts}); rejected {r['rejected_total']}, "
-                             f"skipped {len(r['skipped'])} input(s) in {r['timings']['total']:.1f}s."))
+                             f"skipped {_skips(r['skipped'], result.out_dir)} in {r['timings']['total']:.1f}s."))
         if repo_id:
             _push(result.out_dir, repo_id, private=private, token=None, revision=None)
+
+
+def _skips(skipped: list[dict], out_dir: Path) -> str:
+    """``"0 input(s)"``, or the count with its reasons and where each skip is listed:
+    ``"3 input(s) (2 missing_text, 1 invalid_json; listed in out/build-report.json)"``."""
+    if not skipped:
+        return "0 input(s)"
+    reasons = Counter(s["reason"] for s in skipped)
+    by_count = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
+    return f"{len(skipped)} input(s) ({by_count}; listed in {out_dir}/build-report.json)"
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -369,6 +370,26 @@ def read_markdown(text: str) -> tuple[str | None, str]:
     return title, text
 
 
+#: JSON's names for the types ``json.loads`` gives.
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
+#: Field names shown at most when a record has no ``text`` field.
+_FIELDS_SHOWN = 8
+
+
+def _what_it_holds(obj: Any) -> str:
+    """What a JSONL record without a string ``text`` field is, for its skip's detail: the
+    user sees at once which field holds their articles (`got fields "title", "body"`)."""
+    if not isinstance(obj, dict):
+        return f"got {_JSON_TYPES[type(obj)]}"
+    if "text" in obj:
+        return f'got "text" as {_JSON_TYPES[type(obj["text"])]}'
+    if not obj:
+        return "got an empty object"
+    names = ", ".join(json.dumps(k, ensure_ascii=False)[:60] for k in list(obj)[:_FIELDS_SHOWN])
+    return f"got fields {names}" + (f" and {len(obj) - _FIELDS_SHOWN} more" if len(obj) > _FIELDS_SHOWN else "")
+
+
 def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
     """One article per line: objects with ``text`` and optional ``title``.
 
@@ -389,7 +410,8 @@ def read_jsonl(text: str, source: str) -> list[RawArticle | BadRecord]:
             out.append(BadRecord(where, "invalid_json", f"line {n}: {msg}"))
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            out.append(BadRecord(where, "missing_text", f"line {n}: expected an object with a string 'text' field"))
+            out.append(BadRecord(where, "missing_text",
+                                 f'line {n}: expected an object with a string "text" field, {_what_it_holds(obj)}'))
             continue
         title = obj.get("title")
         out.append(RawArticle(unwrap_plain(obj["text"]), title if isinstance(title, str) else None, where))

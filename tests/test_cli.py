@@ -179,6 +179,20 @@ def test_the_summary_of_a_build_into_a_folder_with_a_line_break_is_one_line(tmp_
     assert line.startswith(f"Built {tmp_path}/new\\nline/dataset (train/test: documents "), line
 
 
+def test_the_summary_of_a_build_counts_skipped_inputs_by_reason(tmp_path):
+    """A user whose articles were skipped learns why from the summary, and where the list is."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / "more.jsonl").write_text('{"headline": "A", "content": "B"}\n{"title": "C"}\n{bad\n', encoding="utf-8")
+    (seeds / "scan.pdf").write_bytes(b"%PDF-1.7")
+    result = run("build", seeds, "-o", tmp_path / "out", "--templates", TEMPLATES, "--backend", "none", "-q")
+    assert result.exit_code == 0, result.output
+    assert (f", skipped 4 input(s) (2 missing_text, 1 invalid_json, 1 unsupported_file_type; "
+            f"listed in {tmp_path}/out/build-report.json) in ") in result.output
+    skipped = {s["source"]: s for s in json.loads((tmp_path / "out" / "build-report.json").read_text())["skipped"]}
+    assert skipped["more.jsonl#L1"]["detail"].endswith('got fields "headline", "content"'), skipped
+
+
 def test_the_summary_of_an_export_into_a_folder_with_a_line_break_is_one_line(built, tmp_path):
     result = run("export", built, "-o", tmp_path / "json\rlines")
     assert result.exit_code == 0, result.output

@@ -22,7 +22,7 @@ from conftest import SEEDS, TEMPLATES, assert_one_line_error, templated_build
 from dsgen.cli import cli
 from dsgen.corpus import load_corpus
 from dsgen.errors import CorpusError
-from dsgen.readers import InputRejected, decode, read_articles
+from dsgen.readers import BadRecord, InputRejected, decode, read_articles, read_jsonl
 from dsgen.text import normalize_text, sentences
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -541,3 +541,19 @@ def test_undecodable_file_names_become_printable_sources(tmp_path):
     corpus = load_corpus(seeds)
     assert corpus.documents[0].source == "caf\ufffd.txt"
     corpus.documents[0].source.encode("utf-8")
+
+
+@pytest.mark.parametrize("line, detail", [
+    ('{"headline": "Acme", "content": "Acme sold 5 cars."}', "got fields \"headline\", \"content\""),
+    ('{"text": 5}', 'got "text" as a number'),
+    ('{"text": null, "body": "x"}', 'got "text" as null'),
+    ('["Acme sold 5 cars."]', "got an array"),
+    ('"Acme sold 5 cars."', "got a string"),
+    ("{}", "got an empty object"),
+    ("{" + ", ".join(f'"f{i}": 1' for i in range(10)) + "}", 'got fields "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7" and 2 more'),
+])
+def test_a_jsonl_record_without_text_says_what_it_holds(line, detail):
+    """The skip's detail shows which field holds the user's articles, so the fix is obvious."""
+    (bad,) = read_jsonl(line, "a.jsonl")
+    assert isinstance(bad, BadRecord) and bad.reason == "missing_text"
+    assert bad.detail == f'line 1: expected an object with a string "text" field, {detail}'
