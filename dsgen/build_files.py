@@ -77,6 +77,23 @@ def shard_rows(out_dir: str | Path, config: str, split: str) -> Iterator[dict[st
         raise DsgenError(f"cannot read {where}: {exc.strerror or exc}; {_HINT}") from None
 
 
+def build_report(out_dir: str | Path) -> dict[str, Any]:
+    """``build-report.json`` of the build in ``out_dir``.
+
+    Raises:
+        DsgenError: the report cannot be read or is not a JSON object.
+    """
+    try:
+        report = json.loads((Path(out_dir) / "build-report.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DsgenError(f"cannot read build-report.json: {exc.strerror or exc}; rebuild it") from None
+    except ValueError:  # not UTF-8, or not JSON
+        report = None
+    if not isinstance(report, dict):
+        raise DsgenError("cannot read build-report.json: not a JSON build report; rebuild it")
+    return report
+
+
 def build_seeds_dir(out_dir: str | Path) -> Path:
     """The seeds folder the build in ``out_dir`` read, from ``build-report.json``.
 
@@ -86,17 +103,25 @@ def build_seeds_dir(out_dir: str | Path) -> Path:
     Raises:
         DsgenError: the report cannot be read or does not name the folder.
     """
-    try:
-        report = json.loads((Path(out_dir) / "build-report.json").read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DsgenError(f"cannot read build-report.json: {exc.strerror or exc}; rebuild it") from None
-    except ValueError:  # not UTF-8, or not JSON
-        raise DsgenError("cannot read build-report.json: not a JSON build report; rebuild it") from None
-    seeds = report.get("config") if isinstance(report, dict) else None
+    seeds = build_report(out_dir).get("config")
     seeds = seeds.get("seeds_dir") if isinstance(seeds, dict) else None
     if not isinstance(seeds, str) or not seeds:
         raise DsgenError("build-report.json does not name the seeds folder (config.seeds_dir); rebuild it")
     return Path(seeds)
+
+
+def skipped_inputs(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The inputs the build in ``out_dir`` skipped (``skipped`` in ``build-report.json``),
+    each with its ``source``, ``reason`` and ``detail``.
+
+    Raises:
+        DsgenError: the report cannot be read, or its list is not one record per input.
+    """
+    skipped = build_report(out_dir).get("skipped")
+    if not isinstance(skipped, list) or not all(isinstance(s, dict) and isinstance(s.get("reason"), str)
+                                                for s in skipped):
+        raise DsgenError("cannot read build-report.json: 'skipped' is not a list of skipped inputs; rebuild it")
+    return skipped
 
 
 def rejected_records(out_dir: str | Path) -> Iterator[dict[str, Any]]:

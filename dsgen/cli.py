@@ -223,7 +223,7 @@ def _echo_notes(notes: list[str]) -> None:
 @click.argument("out_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def stats_cmd(out_dir, as_json) -> None:
-    """Counts per config, split and pass, and rejection reasons."""
+    """Counts per config, split and pass, rejection reasons, and inputs the build skipped."""
     from dsgen.stats import dataset_stats, format_stats
 
     try:

@@ -191,6 +191,9 @@ def test_the_summary_of_a_build_counts_skipped_inputs_by_reason(tmp_path):
             f"listed in {tmp_path}/out/build-report.json) in ") in result.output
     skipped = {s["source"]: s for s in json.loads((tmp_path / "out" / "build-report.json").read_text())["skipped"]}
     assert skipped["more.jsonl#L1"]["detail"].endswith('got fields "headline", "content"'), skipped
+    stats = run("stats", tmp_path / "out").output
+    assert stats.split("skipped inputs per reason")[1].split("\n")[1:4] == [
+        f"  {reason:<61} {n:>6}" for reason, n in (("invalid_json", 1), ("missing_text", 2), ("unsupported_file_type", 1))]
 
 
 def test_the_summary_of_an_export_into_a_folder_with_a_line_break_is_one_line(built, tmp_path):

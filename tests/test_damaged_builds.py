@@ -3,6 +3,8 @@ file, no traceback, and an export that fails leaves its destination as it was.""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -59,6 +61,20 @@ def _missing_rejected(out):
     (out / "rejected.jsonl").unlink()
 
 
+def _missing_report(out):
+    (out / "build-report.json").unlink()
+
+
+def _garbage_report(out):
+    (out / "build-report.json").write_text("[1, 2\n")
+
+
+def _skipped_not_a_list(out):
+    report = json.loads((out / "build-report.json").read_text())
+    report["skipped"] = {"reason": "empty"}
+    (out / "build-report.json").write_text(json.dumps(report))
+
+
 #: Damage to a shard, and what the error line must name.
 SHARD_DAMAGE = [
     (_garbage_shard, [QA_TEST, "not a parquet file"]),
@@ -75,6 +91,9 @@ _IDS = dict(ids=lambda v: v.__name__.strip("_") if callable(v) else None)
         (_bad_rejected_line, ["rejected.jsonl", "line "]),
         (_missing_shard, ["not a complete dsgen build", "dataset/summarization/test-00000-of-00001.parquet"]),
         (_missing_rejected, ["out is not a complete dsgen build (missing rejected.jsonl)"]),
+        (_missing_report, ["out is not a complete dsgen build (missing build-report.json)"]),
+        (_garbage_report, ["cannot read build-report.json: not a JSON build report"]),
+        (_skipped_not_a_list, ["cannot read build-report.json: 'skipped' is not a list"]),
     ],
     **_IDS,
 )
