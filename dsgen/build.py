@@ -362,7 +362,8 @@ def build(config: BuildConfig, progress: Progress | None = None, backend=None) -
                     done += len(result.documents)
                     progress("passes", done, len(metas))
             report = _report(config, metas, skipped, splits, publisher.tally, timings, backend, renderer.sources)
-            _write_card(dataset_dir, report, metas, splits, config)
+            sizes = {key: (sink.nbytes, sink.path.stat().st_size) for key, sink in publisher.sinks.items()}
+            _write_card(dataset_dir, report, metas, splits, config, sizes)
             shutil.copy(store.path("boilerplate.yaml"), work / "boilerplate.yaml")
             from dsgen.harness import write_harness_tasks
 
@@ -503,9 +504,10 @@ def _report(config, metas, skipped, splits, tally, timings, backend, message_tem
     }
 
 
-def _write_card(dataset_dir: Path, report, metas, splits, config) -> None:
+def _write_card(dataset_dir: Path, report, metas, splits, config, sizes) -> None:
     from dsgen.card import card_data, card_text
 
-    data = card_data(report["counts"], license=config.license, language=config.language, pretty_name=config.pretty_name)
+    data = card_data(report["counts"], sizes, license=config.license, language=config.language,
+                     pretty_name=config.pretty_name)
     sources = [{"doc_id": m.doc_id, "split": splits[m.doc_id], "title": m.title, "source": m.source, "sha256": m.sha256} for m in metas]
     (dataset_dir / "README.md").write_text(card_text(data, report, sources), encoding="utf-8")

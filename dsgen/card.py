@@ -26,8 +26,17 @@ def size_category(n: int) -> str:
     return "n>10M"
 
 
-def card_data(counts: dict[str, dict[str, int]], *, license: str, language: str, pretty_name: str) -> DatasetCardData:
-    """Front matter generated with ``datasets``/``huggingface_hub`` (never by hand)."""
+def card_data(counts: dict[str, dict[str, int]], sizes: dict[tuple[str, str], tuple[int, int]], *,
+              license: str, language: str, pretty_name: str) -> DatasetCardData:
+    """Front matter generated with ``datasets``/``huggingface_hub`` (never by hand).
+
+    ``sizes`` holds ``(Arrow bytes, parquet file bytes)`` per ``(config, split)``: they go in
+    ``dataset_info`` (``num_bytes``, ``dataset_size``, ``download_size``) as ``push_to_hub``
+    writes them. They also keep an old build's rows from being loaded: ``load_dataset`` on a
+    local folder caches a config under a hash of the card (and the folder's name), not of its
+    files, so two builds with the same counts shared one cache entry, and loading the second
+    gave the first one's rows.
+    """
     data = DatasetCardData(
         license=license,
         language=[language],
@@ -53,8 +62,10 @@ def card_data(counts: dict[str, dict[str, int]], *, license: str, language: str,
             continue
         splits = SplitDict()
         for split in present[name]:
-            splits.add(SplitInfo(name=split, num_examples=counts[name][split]))
-        infos[name] = DatasetInfo(features=FEATURES[name], splits=splits, config_name=name)
+            splits.add(SplitInfo(name=split, num_bytes=sizes[(name, split)][0], num_examples=counts[name][split]))
+        infos[name] = DatasetInfo(features=FEATURES[name], splits=splits, config_name=name,
+                                  download_size=sum(sizes[(name, split)][1] for split in present[name]),
+                                  dataset_size=sum(sizes[(name, split)][0] for split in present[name]))
     infos.to_dataset_card_data(data)
     return data
 

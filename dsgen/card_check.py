@@ -65,15 +65,18 @@ def card_problems(dataset_dir: Path, shard_rows: dict[tuple[str, str], int]) -> 
     for (name, split), n in shard_rows.items():
         if n and split not in configs.get(name, {}):
             mismatch(name, f"{name} {split} ({name}/{shard_name(split)}, {n} rows) is not listed in configs")
-    return problems + _info_problems(card, shard_rows)
+    return problems + _info_problems(card, shard_rows, dataset_dir)
 
 
-def _info_problems(card: Card, shard_rows: dict[tuple[str, str], int]) -> list[tuple[str, "Problem"]]:
+def _info_problems(card: Card, shard_rows: dict[tuple[str, str], int], dataset_dir: Path) -> list[tuple[str, "Problem"]]:
     """``dataset_info`` entries that would change or break what ``load_dataset`` reads:
     features other than the parquet files' (the data is cast to them: another type, another
     label order, a missing or extra column; ``card_features_mismatch``), splits other than
     those in ``configs`` or ``num_examples`` other than the rows (``load_dataset`` fails;
-    ``card_splits_mismatch``), or a config that ``configs`` does not list (``card_configs_mismatch``)."""
+    ``card_splits_mismatch``), a config that ``configs`` does not list (``card_configs_mismatch``),
+    or a ``download_size`` other than the bytes of the config's files (``card_sizes_mismatch``:
+    ``load_dataset`` caches a local folder's config under a hash of its card, not of its
+    files, so a card left as it was over other files can serve the rows loaded before)."""
     from dsgen.features import FEATURES
     from dsgen.validate import Problem
 
@@ -93,9 +96,16 @@ def _info_problems(card: Card, shard_rows: dict[tuple[str, str], int]) -> list[t
         if difference:
             mismatch("card_features_mismatch", name,
                      f"dataset_info features of {name} do not match the parquet files: {difference}")
+        listed = card.configs[name]
+        readable = [split for split in listed if (name, split) in shard_rows]
+        if info.download_size is not None and len(readable) == len(listed):
+            held = sum((dataset_dir / name / shard_name(split)).stat().st_size for split in listed)
+            if held != info.download_size:
+                mismatch("card_sizes_mismatch", name,
+                         f"dataset_info of {name} says download_size {info.download_size}; its files hold {held} bytes, "
+                         "and load_dataset, which caches by the card, could give the rows of another build")
         if info.splits is None:
             continue  # load_dataset checks no split sizes either
-        listed = card.configs[name]
         for split in info.splits:
             if split not in listed:
                 mismatch("card_splits_mismatch", name,

@@ -40,6 +40,8 @@ class ParquetSink:
         self.features = features
         self.schema = features.arrow_schema
         self.count = 0
+        #: Bytes of the Arrow tables written (what ``datasets`` calls a split's ``num_bytes``).
+        self.nbytes = 0
         self._buffer: list[dict[str, Any]] = []
         self._chars = 0  # text in the buffer, see CHARS_PER_BATCH
         self._writer: pq.ParquetWriter | None = None
@@ -77,6 +79,7 @@ class ParquetSink:
         table = pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in self.schema.names},
                                      schema=self.schema)
         self._writer.write_table(table)
+        self.nbytes += table.nbytes
         self._buffer, self._chars = [], 0
 
     def close(self) -> None:

@@ -30,13 +30,26 @@ def run(*args):
 
 
 def edit_rows(path, edit, pick=lambda row: True):
-    """Apply ``edit`` to the first row of a parquet file that ``pick`` accepts; its id."""
+    """Apply ``edit`` to the first row of a parquet file that ``pick`` accepts; its id. The
+    card's sizes follow the file (see :func:`follow_sizes`)."""
     table = pq.read_table(path)
     rows = table.to_pylist()
     i = next(i for i, row in enumerate(rows) if pick(row))
     edit(rows[i])
     pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    follow_sizes(path.parents[2])
     return rows[i]["id"]
+
+
+def follow_sizes(out):
+    """Set each config's ``download_size`` in the card to the bytes of the files its configs
+    list, as whoever edits a build's files must (a stale one is tested on its own below)."""
+    def edit(data):
+        for entry in data.get("dataset_info") or []:
+            files = [f["path"] for c in data["configs"] if c["config_name"] == entry["config_name"]
+                     for f in c["data_files"]]
+            entry["download_size"] = sum((out / "dataset" / f).stat().st_size for f in files)
+    edit_front_matter(out, edit)
 
 
 def assert_fails_with(result, reason, *words):
@@ -108,6 +121,33 @@ def test_a_build_with_custom_message_templates_validates_and_stale_messages_do_n
         {"role": "assistant", "content": r["answers"]["text"][0]},
     ]))
     assert_fails_with(run("validate", out), "messages_mismatch", row_id, "roles ['user', 'assistant']")
+
+
+def test_load_dataset_gives_each_build_its_own_rows_when_counts_are_the_same(built, tmp_path):
+    """``load_dataset`` caches a local folder's config under a hash of its card and the
+    folder's name, not of its files: two builds with the same counts had the same card, and
+    loading the second gave the rows of the first. The card's sizes tell them apart."""
+    other = tmp_path / "other"
+    build = run("build", SEEDS, "-o", other, "--backend", "none", "--templates", _custom_templates(tmp_path), "-q")
+    assert build.exit_code == 0, build.output
+    counts = [json.loads((out / "build-report.json").read_text())["counts"] for out in (built, other)]
+    assert counts[0] == counts[1]  # only the messages differ
+    cache = tmp_path / "cache"  # one cache for both, as a user's ~/.cache/huggingface
+    for out in (built, other, built):
+        loaded_rows = list(datasets.load_dataset(str(out / "dataset"), "qa", cache_dir=str(cache))["train"]["messages"])
+        assert loaded_rows == pq.read_table(out / "dataset/qa/train-00000-of-00001.parquet").column("messages").to_pylist()
+
+
+def test_validate_flags_a_card_whose_sizes_are_not_its_files(built_copy):
+    """A file changed after the build (here: the same rows written again, so every row still
+    passes) leaves the card as it was: load_dataset could give the rows it cached before."""
+    table = pq.read_table(built_copy / QA_TEST)
+    pq.write_table(table, built_copy / QA_TEST, compression="gzip")
+    assert_fails_with(run("validate", built_copy), "card_sizes_mismatch", "dataset_info of qa says download_size",
+                      "could give the rows of another build")
+    follow_sizes(built_copy)
+    result = run("validate", built_copy)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
 
 
 def test_validate_says_when_it_cannot_compare_messages_with_their_templates(built_copy):
@@ -222,6 +262,7 @@ def test_the_card_lists_a_split_only_if_it_has_rows(built_copy, tmp_path):
     `configs` nor in `dataset_info`; dsgen's card leaves such splits out, and that is no failure."""
     table = pq.read_table(built_copy / QA_TEST)
     pq.write_table(table.slice(0, 0), built_copy / QA_TEST)
+    follow_sizes(built_copy)
     result = run("validate", built_copy)
     assert "FAILED: 2 problem(s)" in result.output, result.output
     assert "qa test is qa/test-00000-of-00001.parquet, which has no rows" in result.output
@@ -229,6 +270,7 @@ def test_the_card_lists_a_split_only_if_it_has_rows(built_copy, tmp_path):
 
     card = built_copy / CARD
     card.write_text(card.read_text(encoding="utf-8").replace(QA_TEST_IN_CARD, ""), encoding="utf-8")
+    follow_sizes(built_copy)
     assert_fails_with(run("validate", built_copy), "card_splits_mismatch",
                       "dataset_info of qa has a split 'test', which configs do not list")
     assert loaded(built_copy, "qa", tmp_path / "cache") == "ExpectedMoreSplitsError"
