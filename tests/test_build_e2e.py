@@ -94,6 +94,21 @@ def test_refutes_claims_record_the_one_fact_they_change(built):
         assert row["claim"].replace(change["replacement"], change["original"], 1) == evidence
 
 
+def test_every_fact_check_context_is_the_paragraph_of_its_evidence_whatever_the_label(built):
+    """A NOT ENOUGH INFO context of the nearest sentence alone was a third as long as the
+    others: a model could tell the label from the context's length without the claim."""
+    texts = {r["doc_id"]: r["text"] for s in load(built, "documents").values() for r in s}
+    labels = set()
+    for row in (r for s in load(built, "fact_check").values() for r in s):
+        text, (evidence,) = texts[row["doc_id"]], row["evidence"]
+        start = text.rfind("\n", 0, evidence["start"]) + 1
+        end = text.find("\n", evidence["end"]) % (len(text) + 1)  # -1 (the last line): len(text)
+        assert len(text[start:end]) <= 1200  # the seeds' paragraphs fit a passage whole
+        assert (row["context_start"], row["context"]) == (start, text[start:end]), row["claim"]
+        labels.add(row["label"])
+    assert labels == {0, 1, 2}
+
+
 def test_boilerplate_never_becomes_evidence_question_or_claim(built):
     rules = BoilerplateRules.load(built / "boilerplate.yaml")
     texts = {r["doc_id"]: r["text"] for s in load(built, "documents").values() for r in s}

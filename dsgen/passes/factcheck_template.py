@@ -21,8 +21,7 @@ from dsgen.analysis import EvidenceSentence
 from dsgen.entities import Mention
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import best_passage, nei_problem
-from dsgen.text import Sentence
-from dsgen.types import Candidate, Document, Span
+from dsgen.types import Candidate, Document
 
 # Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
 SWAPPABLE = ("MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT")
@@ -60,11 +59,13 @@ class FactCheckTemplatePass(Pass):
             others = [d for d in nearby(pool, position.get(doc.doc_id)) if d.doc_id != doc.doc_id]
             yield from self._not_enough_info(doc, ctx, others, claims, per_label, rng, used)
 
-    def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: Span,
-                   generator: str, change: dict | None = None, sentence: Sentence | None = None) -> Candidate:
-        """``sentence``, the evidence as a sentence of ``doc``, gives the context its passage;
-        without it (NOT ENOUGH INFO) the context is the evidence itself."""
-        passage = evidence if sentence is None else ctx.analysis(doc).passage_for(sentence)
+    def _candidate(self, doc: Document, ctx: PassContext, claim: str, label: str, evidence: EvidenceSentence,
+                   generator: str, change: dict | None = None) -> Candidate:
+        """The row of ``claim``: ``evidence`` is the sentence of ``doc`` it is judged
+        against, and the context is that sentence's passage, for every label alike (a
+        NOT ENOUGH INFO context of the sentence alone was a third of the others' length,
+        which told a model the label without reading the claim)."""
+        passage = ctx.analysis(doc).passage_for(evidence.sentence)
         return Candidate(
             config="fact_check",
             doc_id=doc.doc_id,
@@ -78,12 +79,12 @@ class FactCheckTemplatePass(Pass):
                 "context_start": passage.start,
                 "change": change or {"kind": "", "original": "", "replacement": ""},
             },
-            evidence=(evidence,),
+            evidence=(evidence.span,),
         )
 
     def _supports(self, doc, ctx, chosen: list[EvidenceSentence]) -> Iterable[Candidate]:
         for es in sorted(chosen, key=lambda e: e.span.start):
-            yield self._candidate(doc, ctx, es.text, "SUPPORTS", es.span, "fact_check/verbatim", sentence=es.sentence)
+            yield self._candidate(doc, ctx, es.text, "SUPPORTS", es, "fact_check/verbatim")
 
     def _refutes(self, doc, ctx, sentences, limit, rng) -> Iterable[Candidate]:
         by_kind = ctx.analysis(doc).mentions_by_kind()
@@ -111,8 +112,7 @@ class FactCheckTemplatePass(Pass):
                 continue  # the "false" claim is stated elsewhere: not a refutation
             used.add(es.span.start)
             change = {"kind": m.kind, "original": m.text, "replacement": replacement}
-            out.append(self._candidate(doc, ctx, claim, "REFUTES", es.span, f"fact_check/swap_{m.kind.lower()}", change,
-                                       sentence=es.sentence))
+            out.append(self._candidate(doc, ctx, claim, "REFUTES", es, f"fact_check/swap_{m.kind.lower()}", change))
         yield from sorted(out, key=lambda c: c.evidence[0].start)
 
     def _not_enough_info(self, doc, ctx, others, claims, limit, rng, used: set[str]) -> Iterable[Candidate]:
@@ -140,7 +140,8 @@ class FactCheckTemplatePass(Pass):
                 continue
             count += 1
             used.add(es.text)
-            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
+            nearest_sentence = next(e for e in analysis.evidence_sentences if e.span == nearest)
+            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest_sentence, "fact_check/other_article")
 
 
 def nearby(pool: Sequence[Document], i: int | None, size: int = NEI_NEIGHBOURS) -> Sequence[Document]:
