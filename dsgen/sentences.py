@@ -7,8 +7,10 @@ no NLTK import (about 1.7 s per process, mostly scipy and scikit-learn):
 * A sentence may end after ``.``, ``!``, ``?`` or ``…`` (and any closing quotes or
   brackets right after them) that are followed by a space. The end of the line
   always ends a sentence.
-* ``!`` and ``?`` end a sentence, except when a closing quote follows them and the
-  next word starts in lower case (``“Why?” she asked.`` is one sentence).
+* ``!`` and ``?`` end a sentence, except when the next word starts in lower case
+  (``“Why?” she asked.`` is one sentence, and so is ``Call panic! and stop.``: Punkt
+  splits there unless a closing quote follows the mark, which cut code names, brands
+  such as "Yahoo!" and quoted questions in two).
 * Runs of periods and ``…`` (ellipses) never end a sentence.
 * A single period does not end a sentence after an abbreviation in
   :data:`ABBREVIATIONS` (``Mr.``, ``U.S.``, ``e.g.``; a hyphenated word is judged by
@@ -70,7 +72,7 @@ def _is_end(line: str, m: re.Match, nxt: int) -> bool:
     punct, closers = m.group(1), m.group(2)
     first = line[nxt]
     if "!" in punct or "?" in punct:
-        return not (closers and first.islower())
+        return not first.islower()
     if punct != ".":
         return False  # an ellipsis
     word_start = m.start()
