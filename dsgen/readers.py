@@ -247,10 +247,18 @@ _MD_RULES = [
     (re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M), "• "),  # list items
     (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
-    (re.compile(r"`([^`]+)`"), r"\1"),
     (re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.M), ""),  # rules
-    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML
+    (re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*|[^<>\s@]+@[^<>\s@]+)>"), r"\1"),  # autolinks -> the address
+    # Inline HTML, as CommonMark knows it: an open tag (a name of letters, digits and
+    # hyphens, then attributes after a space), a closing tag, a declaration or a
+    # processing instruction. "5 < 6 > 4" or "<v8.h>" is text.
+    (re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*(?:\s[^<>\n]*)?/?|/[A-Za-z][A-Za-z0-9-]*\s*|![A-Za-z][^<>\n]*|\?[^<>\n]*\?)>"), ""),
 ]
+#: Inline code: its text is kept as written, out of reach of the rules above (a code
+#: span's ``#include <v8.h>`` or ``Vec<T>`` is not HTML, nor its ``*`` emphasis).
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+#: Where a code span waits while the rules run (NUL: normalization drops it from the text anyway).
+_CODE_MARK = re.compile("\x00(\\d+)\x00")
 
 
 _FENCE = re.compile(r"^\s*(`{3,}(?=[^`]*$)|~{3,})")  # ```x``` on one line is inline code
@@ -363,8 +371,16 @@ def read_markdown(text: str) -> tuple[str | None, str]:
     m = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, re.M)
     if title is None and m:
         title = m.group(1).strip()
+    code: list[str] = []
+
+    def set_aside(m: re.Match) -> str:
+        code.append(m.group(1))
+        return f"\x00{len(code) - 1}\x00"
+
+    text = _CODE_SPAN.sub(set_aside, text.replace("\x00", ""))
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
+    text = _CODE_MARK.sub(lambda m: code[int(m.group(1))], text)
     if title and not text.lstrip().startswith(title):
         text = title + "\n" + text
     return title, text

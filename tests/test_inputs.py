@@ -22,7 +22,7 @@ from conftest import SEEDS, TEMPLATES, assert_one_line_error, templated_build
 from dsgen.cli import cli
 from dsgen.corpus import load_corpus
 from dsgen.errors import CorpusError
-from dsgen.readers import BadRecord, InputRejected, decode, read_articles, read_jsonl
+from dsgen.readers import BadRecord, InputRejected, decode, read_articles, read_jsonl, read_markdown
 from dsgen.text import normalize_text, sentences
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -557,3 +557,17 @@ def test_a_jsonl_record_without_text_says_what_it_holds(line, detail):
     (bad,) = read_jsonl(line, "a.jsonl")
     assert isinstance(bad, BadRecord) and bad.reason == "missing_text"
     assert bad.detail == f'line 1: expected an object with a string "text" field, {detail}'
+
+
+@pytest.mark.parametrize("markdown, text", [
+    ("Include `#include <v8.h>` and `Vec<T>` as written.", "Include #include <v8.h> and Vec<T> as written."),
+    ("Code `a*b*c` and `**x**` keep their stars.", "Code a*b*c and **x** keep their stars."),
+    ("A [`link`](http://y) and **`bold`** code.", "A link and bold code."),
+    ("Tags <b>go</b>, <span class=\"x\">too</span>, <br/>and <!DOCTYPE html>.", "Tags go, too, and ."),
+    ("Math stays: 5 < 6 > 4, and so does <v8.h>.", "Math stays: 5 < 6 > 4, and so does <v8.h>."),
+    ("See <https://example.org/a> or <me@example.org>.", "See https://example.org/a or me@example.org."),
+])
+def test_markdown_inline_code_and_html_read_as_commonmark_renders_them(markdown, text):
+    """Inline code is text as written; only what CommonMark takes for HTML tags goes (it used to
+    strip anything between < and >, code included: "#include <v8.h>" lost its header)."""
+    assert read_markdown(markdown + "\n") == (None, text + "\n")
