@@ -373,14 +373,14 @@ def read_markdown(text: str) -> tuple[str | None, str]:
         title = m.group(1).strip()
     code: list[str] = []
 
-    def set_aside(m: re.Match) -> str:
-        code.append(m.group(1))
+    def set_aside(span: re.Match) -> str:
+        code.append(span.group(1))
         return f"\x00{len(code) - 1}\x00"
 
     text = _CODE_SPAN.sub(set_aside, text.replace("\x00", ""))
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
-    text = _CODE_MARK.sub(lambda m: code[int(m.group(1))], text)
+    text = _CODE_MARK.sub(lambda mark: code[int(mark.group(1))], text)
     if title and not text.lstrip().startswith(title):
         text = title + "\n" + text
     return title, text

@@ -9,8 +9,8 @@ no NLTK import (about 1.7 s per process, mostly scipy and scikit-learn):
   always ends a sentence.
 * ``!`` and ``?`` end a sentence, except when the next word starts in lower case
   (``“Why?” she asked.`` is one sentence, and so is ``Call panic! and stop.``: Punkt
-  splits there unless a closing quote follows the mark, which cut code names, brands
-  such as "Yahoo!" and quoted questions in two).
+  splits there unless a closing quote follows the mark, which cut sentences naming
+  code or brands such as "Yahoo!" in two).
 * Runs of periods and ``…`` (ellipses) never end a sentence.
 * A single period does not end a sentence after an abbreviation in
   :data:`ABBREVIATIONS` (``Mr.``, ``U.S.``, ``e.g.``; a hyphenated word is judged by
