@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
 
 from dsgen.entities import NUMBER_WORDS, char_before, numeric_mentions
 from dsgen.text import iter_words, words
 from dsgen.types import Span
 
 if TYPE_CHECKING:
-    from dsgen.analysis import DocAnalysis
+    from dsgen.analysis import DocAnalysis, EvidenceSentence
+
+_T = TypeVar("_T")
 
 SUMMARY_MIN_RECALL = 0.8
 PARAPHRASE_MIN_RECALL = 0.7
@@ -170,33 +172,34 @@ def best_sentence(text: str, candidates: Iterable[tuple[Span, str]]) -> tuple[Sp
     return _best_recall(content_tokens(text), ((span, content_tokens(sentence)) for span, sentence in candidates))
 
 
-def _best_recall(toks: frozenset[str], candidates: Iterable[tuple[Span, frozenset[str]]]) -> tuple[Span | None, float]:
-    """:func:`best_sentence` from content tokens: the candidate span whose tokens share the
-    most of ``toks`` (first wins ties), and its recall. Comparing counts picks the same
-    span as comparing recalls, without a division per candidate."""
+def _best_recall(toks: frozenset[str], candidates: Iterable[tuple[_T, frozenset[str]]]) -> tuple[_T | None, float]:
+    """:func:`best_sentence` from content tokens: the candidate (a span, or an evidence
+    sentence) whose tokens share the most of ``toks`` (first wins ties), and its recall.
+    Comparing counts picks the same candidate as comparing recalls, without a division
+    per candidate."""
     if not toks:
-        for span, _ in candidates:
-            return span, 1.0  # recall 1.0 against anything: the first wins
+        for candidate, _ in candidates:
+            return candidate, 1.0  # recall 1.0 against anything: the first wins
         return None, 0.0
     best, most = None, -1
-    for span, tokens in candidates:
+    for candidate, tokens in candidates:
         shared = len(toks & tokens)
         if shared > most:
-            best, most = span, shared
+            best, most = candidate, shared
     return best, max(most / len(toks), 0.0)
 
 
-def best_passage(claim: str, analysis: "DocAnalysis") -> Span | None:
-    """The evidence sentence of a document closest to ``claim``."""
+def closest_evidence(claim: str, analysis: "DocAnalysis") -> "EvidenceSentence | None":
+    """The evidence sentence of a document closest to ``claim`` (the first of equals)."""
     return _best_recall(content_tokens(claim), _evidence_tokens(analysis))[0]
 
 
 @lru_cache(maxsize=4)
-def _evidence_tokens(analysis: "DocAnalysis") -> tuple[tuple[Span, frozenset[str]], ...]:
-    """The span and content tokens of each evidence sentence of a document, looked up once
-    for all the NOT ENOUGH INFO claims it is compared with (the fact-check pass chooses a
+def _evidence_tokens(analysis: "DocAnalysis") -> tuple[tuple["EvidenceSentence", frozenset[str]], ...]:
+    """Each evidence sentence of a document with its content tokens, looked up once for all
+    the NOT ENOUGH INFO claims it is compared with (the fact-check pass chooses a
     document's claims one after another)."""
-    return tuple((es.span, content_tokens(es.text)) for es in analysis.evidence_sentences)
+    return tuple((es, content_tokens(es.text)) for es in analysis.evidence_sentences)
 
 
 def nei_problem(claim: str, doc_text: str, sentence_texts: Iterable[str]) -> str | None:

@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Sequence
 from dsgen.analysis import EvidenceSentence
 from dsgen.entities import Mention
 from dsgen.passes.base import Pass, PassContext, passes
-from dsgen.support import best_passage, nei_problem
+from dsgen.support import closest_evidence, nei_problem
 from dsgen.types import Candidate, Document
 
 # Places are left out: swapping "Beijing" for "China" is metonymy, not a contradiction.
@@ -135,13 +135,12 @@ class FactCheckTemplatePass(Pass):
             tries += 1
             if nei_problem(es.text, doc.text, analysis.sentence_texts) is not None:
                 continue  # this article might support it: not usable as NOT ENOUGH INFO
-            nearest = best_passage(es.text, analysis)
+            nearest = closest_evidence(es.text, analysis)
             if nearest is None:
                 continue
             count += 1
             used.add(es.text)
-            nearest_sentence = next(e for e in analysis.evidence_sentences if e.span == nearest)
-            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest_sentence, "fact_check/other_article")
+            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
 
 
 def nearby(pool: Sequence[Document], i: int | None, size: int = NEI_NEIGHBOURS) -> Sequence[Document]:
