@@ -97,8 +97,7 @@ def _info_problems(card: Card, shard_rows: dict[tuple[str, str], int], dataset_d
             mismatch("card_features_mismatch", name,
                      f"dataset_info features of {name} do not match the parquet files: {difference}")
         listed = card.configs[name]
-        readable = [split for split in listed if (name, split) in shard_rows]
-        if info.download_size is not None and len(readable) == len(listed):
+        if info.download_size is not None and all((name, split) in shard_rows for split in listed):
             held = sum((dataset_dir / name / shard_name(split)).stat().st_size for split in listed)
             if held != info.download_size:
                 mismatch("card_sizes_mismatch", name,
