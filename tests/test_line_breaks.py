@@ -3,6 +3,7 @@ one line: sentences never span a line break, so a split paragraph gave fragments
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -70,9 +71,43 @@ def test_text_with_one_paragraph_per_line_is_read_as_it_is():
     "Results of the annual survey of the members of the club\n---------------------------------\n"
     "Most members said they were happy.\n",  # a rule under a heading
     "The committee met on Monday and approved the budget.\nThe vote was unanimous and quick.\n",
+    "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: sodium\n"
+    "Source: https://download.libsodium.org/libsodium/releases/\n",  # fields of a Debian copyright file
+    "From: Jane Doe <jane.doe@example.org>, for the members of the club\nSubject: The budget\n",  # mail headers
+    " * The parser reads every file of the folder and every record of each\n   - even the empty ones\n",  # a nested item
+    "Install it with the two commands below, run from the folder of sources\n"
+    "    ./configure --prefix=/usr/local --enable-shared\n        --with-everything\n",  # code under a line
 ])
 def test_breaks_that_are_not_wrapping_stay(text):
     assert unwrap_plain(text) == text
+
+
+@pytest.mark.parametrize("first, rest", [("    ", "    "), ("  * ", "    "), (" 12. ", "     ")])
+def test_indented_paragraphs_and_list_items_wrapped_at_their_indent_are_unwrapped(first, rest):
+    # Quotes, definitions and list items: each line of the paragraph after the first is
+    # indented as far as its text starts.
+    for path in SEED_FILES:
+        paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n")
+                      if p.strip() and not re.match(r"[-*+•]\s|\d+[.)]\s", p.strip())]  # not list items already
+        article = "\n".join(paragraphs)
+        wrapped = "\n\n".join(textwrap.fill(p, 72, initial_indent=first, subsequent_indent=rest) for p in paragraphs)
+        assert wrapped.count("\n" + rest) > len(paragraphs)
+        got = [s.removeprefix(first.strip()).strip() for s in sentence_texts(read(wrapped, ".txt"))]
+        assert [s for s in got if s] == sentence_texts(article), path.name  # ("12." is a sentence of its own)
+
+
+def test_a_few_lines_longer_than_the_wrapping_do_not_set_its_width():
+    # Python's pydoc topics wrap at 70 columns and hold a few longer lines (grammar, code,
+    # quotes added after wrapping): with the longest line as the width, few breaks were
+    # judged wrapping and paragraphs read as fragments such as "Naming and binding), ...".
+    longer = ("See https://docs.python.org/3/reference/compound_stmts.html#class-definitions"
+              " for the grammar\n")
+    assert 70 < len(longer) <= 100
+    for path in SEED_FILES:
+        article = path.read_text(encoding="utf-8")
+        wrapped = wrap(article, 70)
+        assert wrapped.count("\n") >= 50  # so that 2% of its lines is a line or more
+        assert sentence_texts(read(wrapped + "\n" + longer, ".txt")) == sentence_texts(article + "\n" + longer), path.name
 
 
 def test_unwrapping_joins_only_where_the_next_word_did_not_fit_and_keeps_broken_words():
