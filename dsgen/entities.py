@@ -281,6 +281,26 @@ def same_number(kind: str | None, original: str, replacement: str) -> bool:
     return a is not None and a == numeric_value(replacement)
 
 
+_SCALED = re.compile(r"\d\s?(?:trillion|billion|million|bn|mn)\b", re.IGNORECASE)
+
+
+def number_form(mention_text: str) -> str:
+    """How a NUMBER mention is written: ``"word"`` (two), ``"scaled"`` (4.5 million),
+    ``"code"`` (a leading zero: 0660), ``"decimal"`` (3.7) or ``"integer"`` (12, 1,500).
+
+    A swap between two forms reads wrong ("exactly 3.7 objects" for "exactly two",
+    "Python four.x" for "Python 3.x", "version 318" for "version 3.9"): a refutation
+    must be a claim the source could have made.
+    """
+    if mention_text.lower() in NUMBER_WORDS:
+        return "word"
+    if _SCALED.search(mention_text):
+        return "scaled"
+    if re.match(r"0\d", mention_text):
+        return "code"
+    return "decimal" if "." in mention_text else "integer"
+
+
 def numeric_value(mention_text: str) -> float | None:
     """The number a numeric mention states (scale words applied), if any."""
     low = mention_text.lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -220,3 +221,35 @@ def test_articles_sharing_sentences_do_not_repeat_a_claim(tmp_path):
     assert "duplicate" not in report["passes"]["fact_check_template"]["rejection_reasons"]
     labels = {row["label"] for split in load(out, "fact_check").values() for row in split}
     assert labels == {LABELS.index(name) for name in LABELS}
+
+
+def test_a_refuting_number_is_written_like_the_number_it_replaces(tmp_path):
+    """A NUMBER swap keeps the number's form: "exactly 3.8 objects" for "exactly two", or
+    "version 1,500" for "version 3.8", is a claim no source would make, and a model learns
+    to spot the form instead of checking the fact."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sentences = [
+        "Two engineers wrote the first parser in three weeks, the team said on its blog.",
+        "Version 3.8 made the parser the default, and version 3.11 made it faster still.",
+        "The parser reads 1,500 files a second on 4 cores, up from 900 files last year.",
+        "Its table lists the code point 0660 next to the code point 0041 and many others.",
+        "Exactly 12 people and five machines worked on it for 2.5 years before the launch.",
+        "Three teams now use it daily, and 7 of their projects depend on version 3.8.",
+    ]
+    (corpus / "a.txt").write_text("Parser report\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+    out = templated_build(corpus, tmp_path / "out", passes=("fact_check_template",),
+                          options={"claims_per_label": 20}).out_dir
+
+    def form(number: str) -> str:
+        if number.isalpha():
+            return "word"
+        return "code" if number[0] == "0" and len(number) > 1 else "decimal" if "." in number else "integer"
+
+    rows = [row for split in ("train", "test")  # (the parquet files: load_dataset's cache may hold an earlier run's)
+            for row in pq.read_table(out / "dataset" / "fact_check" / f"{split}-00000-of-00001.parquet").to_pylist()]
+    changes = [row["change"] for row in rows if row["label"] == LABELS.index("REFUTES") and row["change"]["kind"] == "NUMBER"]
+    assert {form(c["original"]) for c in changes} >= {"word", "decimal", "integer"}  # what the test covers
+    for c in changes:
+        assert form(c["replacement"]) == form(c["original"]), c
+        assert c["replacement"][0].isupper() == c["original"][0].isupper(), c  # "Two" opening a sentence

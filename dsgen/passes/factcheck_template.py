@@ -2,7 +2,8 @@
 
 - SUPPORTS: a source sentence, verbatim.
 - REFUTES: a source sentence with one checkable fact (number, date, name or
-  organization) swapped for another of the same kind from the same article; the
+  organization) swapped for another of the same kind from the same article (a number
+  for one written the same way: a word for a word, a decimal for a decimal); the
   change is recorded.
 - NOT ENOUGH INFO: a sentence from another article whose facts this article does
   not contain (checked again by validation).
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Sequence
 
 from dsgen.analysis import EvidenceSentence
-from dsgen.entities import Mention
+from dsgen.entities import Mention, number_form
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import closest_evidence, nei_problem
 from dsgen.types import Candidate, Document
@@ -90,10 +91,13 @@ class FactCheckTemplatePass(Pass):
         by_kind = ctx.analysis(doc).mentions_by_kind()
 
         def alternatives(es: EvidenceSentence, m: Mention) -> Iterator[str]:
-            """Facts of the same kind that could replace ``m`` in ``es``."""
+            """Facts of the same kind that could replace ``m`` in ``es`` (numbers: written
+            in the same form, see :func:`~dsgen.entities.number_form`)."""
             lower = m.text.lower()
+            form = number_form(m.text) if m.kind == "NUMBER" else None
             return (v for v in by_kind.get(m.kind, ()) if v != m.text and v not in es.text
-                    and v.lower() not in lower and lower not in v.lower())
+                    and v.lower() not in lower and lower not in v.lower()
+                    and (form is None or number_form(v) == form))
 
         # Whether a fact has an alternative is usually known after a value or two; the
         # whole list only for the few facts drawn (a long article holds thousands of
@@ -107,6 +111,8 @@ class FactCheckTemplatePass(Pass):
             if len(out) >= limit or es.span.start in used:
                 continue
             replacement = rng.choice(sorted(alternatives(es, m)))
+            if m.kind == "NUMBER" and replacement.isalpha():  # a number word, cased as the one it replaces
+                replacement = replacement.capitalize() if m.text[:1].isupper() else replacement.lower()
             claim = es.text[: m.start] + replacement + es.text[m.end :]
             if claim in doc.text:
                 continue  # the "false" claim is stated elsewhere: not a refutation
