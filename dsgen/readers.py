@@ -241,7 +241,9 @@ def read_html(text: str) -> tuple[str | None, str]:
 
 _MD_RULES = [
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links -> their text
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links -> their text (a badge's link: nothing once its image is gone)
+    (re.compile(r"\[\^[^\]\s]+\](?!:)"), ""),  # footnote references
+    (re.compile(r"^\s{0,3}\[\^[^\]\s]+\]:\s*", re.M), ""),  # a footnote's text keeps its line, without its label
     (re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.M), r"\1"),  # headings
     (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # block quotes
     (re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M), "• "),  # list items
@@ -260,6 +262,14 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: Where a code span waits while the rules run (NUL: normalization drops it from the text anyway).
 _CODE_MARK = re.compile("\x00(\\d+)\x00")
 
+
+#: A link reference definition, ``[label]: url "title"`` (not a footnote's ``[^1]: text``).
+_LINK_DEFINITION = re.compile(r"^\s{0,3}\[(?!\^)((?:[^\]\\]|\\.)+)\]:[ \t]*\S", re.M)
+#: An image or link that may use a reference: ``![alt][label]``, ``[text][label]``,
+#: ``[text][]`` or ``[text]`` (text without brackets: the innermost first; not the
+#: ``[label]`` part of a reference).
+_REFERENCE = re.compile(r"(?<!\])(!?)\[([^\[\]]*)\](?:\[([^\[\]]*)\]|(?![(:]))")
+_FOOTNOTE_DEFINITION = re.compile(r"^\s{0,3}\[\^[^\]\s]+\]:")
 
 _FENCE = re.compile(r"^\s*(`{3,}(?=[^`]*$)|~{3,})")  # ```x``` on one line is inline code
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
@@ -322,6 +332,8 @@ def _markdown_blocks(text: str) -> str:
             continue
         prev_blank = False
         i += 1
+        if not joinable and _LINK_DEFINITION.match(line):  # (one cannot interrupt a paragraph)
+            continue  # a link's address, used by the references to it
         if joinable and _SETEXT_UNDERLINE.match(line):  # the line above is a heading
             joinable = False
             continue
@@ -344,9 +356,9 @@ _QUOTE = re.compile(r"^\s{0,3}>\s?")
 
 def _continues_paragraph(previous: str, line: str) -> bool:
     """Whether ``line`` continues the paragraph (or list item, or quote) of ``previous``
-    rather than starting a block: a list item, heading or rule starts one, and so does
-    a quote after a line that is not one."""
-    if _LIST_ITEM.match(line) or _ATX_HEADING.match(line) or _THEMATIC_BREAK.match(line):
+    rather than starting a block: a list item, heading, rule or footnote starts one, and
+    so does a quote after a line that is not one."""
+    if _LIST_ITEM.match(line) or _ATX_HEADING.match(line) or _THEMATIC_BREAK.match(line) or _FOOTNOTE_DEFINITION.match(line):
         return False
     return not _QUOTE.match(line) or bool(_QUOTE.match(previous))
 
@@ -367,23 +379,44 @@ def read_markdown(text: str) -> tuple[str | None, str]:
             meta = None
         if isinstance(meta, dict) and isinstance(meta.get("title"), str) and meta["title"].strip():
             title = meta["title"].strip()
-    text = _markdown_blocks(_HTML_COMMENT.sub("", text))
+    text = _HTML_COMMENT.sub("", text)
+    labels = {_link_label(m.group(1)) for m in _LINK_DEFINITION.finditer(text)}
+    text = _markdown_blocks(text)
     m = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, re.M)
     if title is None and m:
-        title = m.group(1).strip()
+        title = " ".join(_markdown_inline(m.group(1), labels).split()) or None
+    text = _markdown_inline(text, labels)
+    if title and not text.lstrip().startswith(title):
+        text = title + "\n" + text
+    return title, text
+
+
+def _link_label(label: str) -> str:
+    """A link label as CommonMark matches it: case-folded, whitespace collapsed."""
+    return " ".join(label.split()).casefold()
+
+
+def _markdown_inline(text: str, labels: set[str]) -> str:
+    """``text`` without inline markup: code spans kept as written, images gone, links
+    (inline, or references to one of ``labels``) as their text."""
     code: list[str] = []
 
     def set_aside(span: re.Match) -> str:
         code.append(span.group(1))
         return f"\x00{len(code) - 1}\x00"
 
+    def reference(m: re.Match) -> str:
+        bang, inner, label = m.groups()
+        if _link_label(label or inner) not in labels:
+            return m.group()  # brackets, not a link: "a[0][1]", "[sic]"
+        return "" if bang else inner
+
     text = _CODE_SPAN.sub(set_aside, text.replace("\x00", ""))
+    if labels:  # twice: a badge is an image inside a link, "[![alt][img]][link]"
+        text = _REFERENCE.sub(reference, _REFERENCE.sub(reference, text))
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
-    text = _CODE_MARK.sub(lambda mark: code[int(mark.group(1))], text)
-    if title and not text.lstrip().startswith(title):
-        text = title + "\n" + text
-    return title, text
+    return _CODE_MARK.sub(lambda mark: code[int(mark.group(1))], text)
 
 
 #: JSON's names for the types ``json.loads`` gives.

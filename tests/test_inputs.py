@@ -571,3 +571,23 @@ def test_markdown_inline_code_and_html_read_as_commonmark_renders_them(markdown,
     """Inline code is text as written; only what CommonMark takes for HTML tags goes (it used to
     strip anything between < and >, code included: "#include <v8.h>" lost its header)."""
     assert read_markdown(markdown + "\n") == (None, text + "\n")
+
+
+@pytest.mark.parametrize("markdown, title, text", [
+    # A heading's badges: the title was the raw markup, and the text opened with it and then
+    # with "Tool [](https://ci)".
+    ("# Tool [![CI](https://ci/b.svg)](https://ci)\n\nIt parses files.\n", "Tool", "Tool\nIt parses files.\n"),
+    # Reference-style badges and links, and their definitions (markdown-it-py's README).
+    ("[![CI][ci-badge]][ci-link] [![PyPI][pypi]][pypi-link]\n\nSee the [user guide][guide], the [FAQ][] and "
+     "[Changes].\n\n[ci-badge]: https://ci/b.svg\n[ci-link]: https://ci\n[pypi]: https://p/b.svg\n"
+     "[pypi-link]: <https://p> \"PyPI\"\n[guide]: https://g\n[faq]: https://f\n[changes]: https://c\n",
+     None, " \n\nSee the user guide, the FAQ and Changes.\n\n"),
+    # Brackets that no definition makes a link stay.
+    ("Index a[0][1] or [sic] as written; [x]: is not a definition here.\n", None,
+     "Index a[0][1] or [sic] as written; [x]: is not a definition here.\n"),
+    # Footnotes: the references go, each note's text keeps a line of its own.
+    ("It is fast.[^bench] It is small.[^1]\n\n[^bench]: Measured on two cores.\n[^1]: Under a megabyte.\n", None,
+     "It is fast. It is small.\nMeasured on two cores.\nUnder a megabyte.\n"),
+])
+def test_markdown_badges_reference_links_and_footnotes_read_as_their_text(markdown, title, text):
+    assert read_markdown(markdown) == (title, text)
