@@ -249,6 +249,7 @@ _MD_RULES = [
     (re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M), "• "),  # list items
     (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?![\s_])(.+?)(?<![\s_])_(?![\w_])"), r"\1"),  # _emphasis_ (not snake_case)
     (re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.M), ""),  # rules
     (re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*|[^<>\s@]+@[^<>\s@]+)>"), r"\1"),  # autolinks -> the address
     # Inline HTML, as CommonMark knows it: an open tag (a name of letters, digits and

@@ -253,3 +253,26 @@ def test_a_refuting_number_is_written_like_the_number_it_replaces(tmp_path):
     for c in changes:
         assert form(c["replacement"]) == form(c["original"]), c
         assert c["replacement"][0].isupper() == c["original"][0].isupper(), c  # "Two" opening a sentence
+
+
+def test_definitions_in_technical_text_become_questions_that_validate(tmp_path):
+    """Reference documentation has few of the facts the news rules ask about, but defines its
+    terms: those sentences give "What is ...?" rows, checked like every other."""
+    from dsgen.validate import validate_dataset
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "streams.md").write_text(
+        "# Streams\n\nA stream is an abstract interface for working with streaming data in Node.js. "
+        "The stream module provides an API for implementing the stream interface.\n\n"
+        "The Readable class is a stream from which data can be consumed, one chunk at a time.\n\n"
+        "Streams can be readable, writable, or both, and all streams are instances of EventEmitter.\n",
+        encoding="utf-8")
+    out = templated_build(corpus, tmp_path / "out", passes=("qa_template",)).out_dir
+    rows = [row for split in ("train", "test")
+            for row in pq.read_table(out / "dataset" / "qa" / f"{split}-00000-of-00001.parquet").to_pylist()]
+    asked = {(r["question"], r["answers"]["text"][0]) for r in rows if r["generator"] == "qa/what_is_definition"}
+    assert asked == {("What is a stream?", "an abstract interface for working with streaming data in Node.js"),
+                     ("What is the Readable class?", "a stream from which data can be consumed")}
+    result = validate_dataset(out)
+    assert result.ok, result.reason_counts()

@@ -197,6 +197,10 @@ _RULE = "rules:\n  - name: r\n    kinds: {kinds}\n    pattern: '<ANSWER>'\n    q
          ["qa/wh_questions.yaml rule 1 (r)", "'question' must be text", "7"]),
         ("qa/wh_questions.yaml", _RULE.format(kinds="MONEY", question="'What?'").encode(),
          ["qa/wh_questions.yaml rule 1 (r)", "'kinds' must be a list", "'MONEY'"]),
+        ("qa/definitions.yaml", _RULE.format(kinds="[PHRASE]", question="'What?'").encode(),
+         ["qa/definitions.yaml rule 1 (r)", "PHRASE", "(?P<answer>"]),
+        ("qa/wh_questions.yaml", _RULE.format(kinds="[MONEY]", question="'What?'").replace("<ANSWER>", "x").encode(),
+         ["qa/wh_questions.yaml rule 1 (r)", "needs <ANSWER>"]),
     ],
 )
 def test_a_damaged_template_file_is_one_line_naming_the_file(relative, content, words, tmp_path):

@@ -245,11 +245,11 @@ def test_deduper_work_per_row_stays_bounded_when_a_phrase_is_everywhere():
 def test_qa_marker_matching_finds_what_answer_specific_patterns_find():
     from dsgen.corpus import load_corpus
     from dsgen.passes.base import PassContext
-    from dsgen.passes.qa_template import load_rules
+    from dsgen.passes.qa_template import PHRASE, load_rules
     from dsgen.templates import TemplateStore
 
     ctx = PassContext(TemplateStore(TEMPLATES))
-    rules = load_rules(ctx)
+    rules = [r for r in load_rules(ctx) if PHRASE not in r.kinds]  # (those match no mention)
     assert all(r.markable for r in rules)
     checked, found = collections.Counter(), collections.Counter()
     for doc in load_corpus(SEEDS).documents:

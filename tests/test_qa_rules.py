@@ -1,5 +1,5 @@
-"""The shipped QA rules (templates/qa/wh_questions.yaml) on sentences they should and
-should not turn into questions."""
+"""The shipped QA rules (templates/qa/*.yaml) on sentences they should and should not turn
+into questions."""
 
 from __future__ import annotations
 
@@ -30,3 +30,30 @@ def test_a_clause_after_a_name_is_not_an_appositive(tmp_path, sentence):
 def test_a_growth_question_takes_the_article_its_noun_needs(tmp_path, noun, article):
     asked = template_questions(tmp_path, f"Alibaba reported a 53% {noun} surge in its latest quarter, the company said.")
     assert (f"How big {article} {noun} surge did it report in its latest quarter?", "53%") in asked
+
+
+@pytest.mark.parametrize("sentence, wanted", [
+    ("A buffer is the in-memory text of a file.", ("What is a buffer?", "the in-memory text of a file")),
+    ("NumPy is the fundamental package for scientific computing with Python.",
+     ("What is NumPy?", "the fundamental package for scientific computing with Python")),
+    ("The Hmac class is a utility for creating cryptographic HMAC digests, as the docs say.",
+     ("What is the Hmac class?", "a utility for creating cryptographic HMAC digests")),
+    ("Zope Corporation was a sponsoring member of the PSF.", ("What was Zope Corporation?", "a sponsoring member of the PSF")),
+    ("President Xi Jinping is the leader of the country.", ("Who is President Xi Jinping?", "the leader of the country")),
+])
+def test_a_definition_asks_what_the_subject_is(tmp_path, sentence, wanted):
+    assert wanted in template_questions(tmp_path, sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "It is a library for parsing files in the background.",  # a pronoun
+    "While JavaScript is a weakly-typed language, tools add types to it.",  # a clause
+    "The following is an example of a client that reads the file.",  # not a subject of its own
+    "Returns true if the value is a built-in instance of the class.",  # a verb
+    "The company’s yearly Singles Day event is a great example of its size.",  # an evaluation
+    "Requests is a simple, yet elegant, HTTP library for the web.",  # the phrase goes on past the comma
+    "Hugh Perkins is a valuable contributor to the Torch community.",  # maybe a person: not "What is"
+])
+def test_no_definition_question_where_the_sentence_defines_nothing(tmp_path, sentence):
+    asked = template_questions(tmp_path, sentence)
+    assert not [q for q, _ in asked if q.startswith(("What is", "What was", "Who is"))], asked

@@ -24,6 +24,9 @@ PLACEHOLDERS = {
     "<NOART>": r"(?<! a )(?<! an )(?<! the )",
 }
 _KNOWN_KINDS = {"MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "PRODUCT", "PLACE", "NAME"}
+#: The kind of a rule whose pattern captures its answer itself, as the group ``answer``
+#: (a phrase such as a definition, not a typed fact of the sentence).
+PHRASE = "PHRASE"
 
 
 #: Markers put around a mention so a rule compiled once can only match with its answer
@@ -47,6 +50,21 @@ class QuestionRule:
 
     def regex(self, answer: str) -> re.Pattern:
         return _compile(self.pattern, answer)
+
+    def search_phrase(self, text: str) -> re.Match | None:
+        """A :data:`PHRASE` rule's first match in ``text`` (its answer: the group ``answer``)."""
+        for choices in self.phrase_needles:  # (see _search_marked)
+            for needle in choices:
+                if needle in text:
+                    break
+            else:
+                return None
+        return self.any_answer().search(text)
+
+    @cached_property
+    def phrase_needles(self) -> tuple[tuple[str, ...], ...]:
+        """What every match of a :data:`PHRASE` rule holds (see :attr:`marked_needles`)."""
+        return tuple(run for run in literal_runs(_source(self.pattern, None)) if min(map(len, run)) >= 2)
 
     def any_answer(self) -> re.Pattern:
         """The rule with any text as the answer: no match here means no match for any answer."""
@@ -260,8 +278,14 @@ def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRul
             if not isinstance(item["kinds"], list) or not all(isinstance(k, str) for k in item["kinds"]):
                 raise TemplateError(f"{where} ({item['name']}): 'kinds' must be a list such as [MONEY], got {item['kinds']!r}")
             kinds = frozenset(item["kinds"])
-            if not kinds <= _KNOWN_KINDS:
-                raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _KNOWN_KINDS)}")
+            if not kinds <= _KNOWN_KINDS | {PHRASE}:
+                raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _KNOWN_KINDS - {PHRASE})}")
+            if PHRASE in kinds and (len(kinds) > 1 or "<ANSWER>" in item["pattern"] or "(?P<answer>" not in item["pattern"]):
+                raise TemplateError(f"{where} ({item['name']}): a {PHRASE} rule is of that kind alone, and its pattern "
+                                    "captures the answer as (?P<answer>...) instead of using <ANSWER>")
+            if PHRASE not in kinds and "<ANSWER>" not in item["pattern"]:
+                raise TemplateError(f"{where} ({item['name']}): the pattern needs <ANSWER> (or kinds: [{PHRASE}] "
+                                    "and a group (?P<answer>...))")
             rule = QuestionRule(
                 item["name"], kinds, item["pattern"],
                 ctx.templates.compile(item["question"], f"{ctx.templates.path(rel)} ({item['name']})", item["name"]),
@@ -330,7 +354,8 @@ class QATemplatePass(Pass):
         if by_kind is None:  # read once per context, not once per chunk
             rules = load_rules(ctx)
             by_kind = ctx.__dict__["_qa_rules_by_kind"] = {
-                kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS}
+                kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS | {PHRASE}}
+        phrase_rules = by_kind[PHRASE]
         for doc in docs:
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:
@@ -343,28 +368,43 @@ class QATemplatePass(Pass):
                     marked = mark(es.text, mention.start, mention.text)
                     for rule in by_kind.get(mention.kind, ()):
                         groups = rule.match(es.text, mention.start, mention.text, marked)
-                        if groups is None:
-                            continue
-                        if not _clean_clause(groups.get("pre", "")):
-                            continue
-                        question = tidy_question(rule.question.render(**groups))
-                        if question is None:
-                            continue
-                        passage = analysis.passage_for(es.sentence)
-                        context = analysis.span_text(passage)
-                        answer_doc = es.span.start + mention.start
-                        yield Candidate(
-                            config="qa",
-                            doc_id=doc.doc_id,
-                            pass_name=self.name,
-                            method=self.method,
-                            generator=f"qa/{rule.name}",
-                            fields={
-                                "context": context,
-                                "context_start": passage.start,
-                                "question": question,
-                                "answers": {"text": [mention.text], "answer_start": [answer_doc - passage.start]},
-                            },
-                            evidence=(es.span,),
-                            meta={"answer_kind": mention.kind},
-                        )
+                        if groups is not None:
+                            made = self._candidate(doc, analysis, es, rule, groups, mention.text, mention.start, mention.kind)
+                            if made is not None:
+                                yield made
+                for rule in phrase_rules:
+                    m = rule.search_phrase(es.text)
+                    if m is not None:
+                        groups = {k: v or "" for k, v in m.groupdict().items()}
+                        # The kind of each fact of the sentence, for the question ("Who" for a PERSON).
+                        groups["kind_of"] = {fact.text: fact.kind for fact in es.mentions}
+                        made = self._candidate(doc, analysis, es, rule, groups, m.group("answer"), m.start("answer"), PHRASE)
+                        if made is not None:
+                            yield made
+
+    def _candidate(self, doc: Document, analysis, es, rule: QuestionRule, groups: dict, answer: str, start: int,
+                   kind: str) -> Candidate | None:
+        """The row of ``rule``'s match in ``es`` (``groups``), whose answer ``answer`` starts at
+        ``start`` of the sentence; ``None`` when the question would be broken."""
+        if not _clean_clause(groups.get("pre", "")):
+            return None
+        question = tidy_question(rule.question.render(**groups))
+        if question is None:
+            return None
+        passage = analysis.passage_for(es.sentence)
+        answer_doc = es.span.start + start
+        return Candidate(
+            config="qa",
+            doc_id=doc.doc_id,
+            pass_name=self.name,
+            method=self.method,
+            generator=f"qa/{rule.name}",
+            fields={
+                "context": analysis.span_text(passage),
+                "context_start": passage.start,
+                "question": question,
+                "answers": {"text": [answer], "answer_start": [answer_doc - passage.start]},
+            },
+            evidence=(es.span,),
+            meta={"answer_kind": kind},
+        )
