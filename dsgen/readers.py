@@ -260,7 +260,9 @@ _MD_RULES = [
 #: Inline code: its text is kept as written, out of reach of the rules above (a code
 #: span's ``#include <v8.h>`` or ``Vec<T>`` is not HTML, nor its ``*`` emphasis).
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
-#: Where a code span waits while the rules run (NUL: normalization drops it from the text anyway).
+#: A backslash escape: the ASCII punctuation mark after it is itself, never markup ("CHANGELOG\\_V010.md").
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+#: Where a code span (or an escaped mark) waits while the rules run (NUL: normalization drops it from the text anyway).
 _CODE_MARK = re.compile("\x00(\\d+)\x00")
 
 
@@ -398,8 +400,8 @@ def _link_label(label: str) -> str:
 
 
 def _markdown_inline(text: str, labels: set[str]) -> str:
-    """``text`` without inline markup: code spans kept as written, images gone, links
-    (inline, or references to one of ``labels``) as their text."""
+    """``text`` without inline markup: code spans kept as written, escaped punctuation as
+    itself, images gone, links (inline, or references to one of ``labels``) as their text."""
     code: list[str] = []
 
     def set_aside(span: re.Match) -> str:
@@ -408,11 +410,13 @@ def _markdown_inline(text: str, labels: set[str]) -> str:
 
     def reference(m: re.Match) -> str:
         bang, inner, label = m.groups()
-        if _link_label(label or inner) not in labels:
+        written = _CODE_MARK.sub(lambda mark: f"`{code[int(mark.group(1))]}`", label or inner)  # "[`f()`][]"
+        if _link_label(written) not in labels:
             return m.group()  # brackets, not a link: "a[0][1]", "[sic]"
         return "" if bang else inner
 
     text = _CODE_SPAN.sub(set_aside, text.replace("\x00", ""))
+    text = _ESCAPED.sub(set_aside, text)  # after code spans, where a backslash is itself
     if labels:  # twice: a badge is an image inside a link, "[![alt][img]][link]"
         text = _REFERENCE.sub(reference, _REFERENCE.sub(reference, text))
     for pattern, repl in _MD_RULES:

@@ -585,9 +585,13 @@ def test_markdown_inline_code_and_html_read_as_commonmark_renders_them(markdown,
     # Brackets that no definition makes a link stay.
     ("Index a[0][1] or [sic] as written; [x]: is not a definition here.\n", None,
      "Index a[0][1] or [sic] as written; [x]: is not a definition here.\n"),
+    # A label in code, as Node.js's docs write them; backslash escapes; _emphasis_ (not snake_case).
+    ("Call [`util.format()`][] on CHANGELOG\\_V010.md, \\*not bold\\*, `a\\_b`, _this_ and dir_name.\n\n"
+     "[`util.format()`]: util.md#utilformat\n", None,
+     "Call util.format() on CHANGELOG_V010.md, *not bold*, a\\_b, this and dir_name.\n\n"),
     # Footnotes: the references go, each note's text keeps a line of its own.
     ("It is fast.[^bench] It is small.[^1]\n\n[^bench]: Measured on two cores.\n[^1]: Under a megabyte.\n", None,
      "It is fast. It is small.\nMeasured on two cores.\nUnder a megabyte.\n"),
 ])
-def test_markdown_badges_reference_links_and_footnotes_read_as_their_text(markdown, title, text):
+def test_markdown_links_badges_footnotes_and_escapes_read_as_their_text(markdown, title, text):
     assert read_markdown(markdown) == (title, text)
