@@ -11,7 +11,7 @@ from functools import cached_property
 
 from dsgen.boilerplate import BoilerplateRules, overlaps
 from dsgen.entities import Lexicon, Mention, document_name_mentions, numeric_mentions
-from dsgen.text import Sentence, is_prose, lines, sentences
+from dsgen.text import Sentence, asks_question, is_prose, lines, sentences
 from dsgen.types import Document, Span
 
 #: Sentence lengths (in words) that make a readable fact-check claim.
@@ -36,7 +36,7 @@ class EvidenceSentence:
         object.__setattr__(self, "text", self.sentence.text)
         object.__setattr__(self, "span", self.sentence.span)
         n = len(self.text.split())
-        object.__setattr__(self, "claimable", CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not self.text.rstrip().endswith("?"))
+        object.__setattr__(self, "claimable", CLAIM_MIN_WORDS <= n <= CLAIM_MAX_WORDS and not asks_question(self.text))
 
 
 def _with_kind(m: Mention, kind: str) -> Mention:

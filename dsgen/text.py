@@ -158,6 +158,16 @@ def ends_like_sentence(text: str) -> bool:
     return text.rstrip(_CLOSING)[-1:] in (".", "!", "?")
 
 
+#: What may follow a claim's final mark: closing quotes and brackets.
+_AFTER_MARK = "\"')”’»"
+
+
+def asks_question(text: str) -> bool:
+    """Ends in ``?``, maybe followed by closing quotes or brackets (``... node-set?)``):
+    what a fact-check claim must not be (validation rejects it, so passes skip it too)."""
+    return text.rstrip().rstrip(_AFTER_MARK).endswith("?")
+
+
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 
 

@@ -22,7 +22,7 @@ from dsgen.support import (
     nei_problem,
     token_recall,
 )
-from dsgen.text import contains_word, is_normalized, sentences
+from dsgen.text import asks_question, contains_word, is_normalized, sentences
 from dsgen.types import LABELS, METHODS, Span
 
 MAX_QUESTION_CHARS = 400
@@ -305,7 +305,7 @@ def _check_fact(row, text, spans: list[Span], sentence_texts=None) -> list[Probl
     # the claim names nothing to check ("It was."); a question states nothing.
     if not has_content_word(claim):
         return out + [Problem("claim_no_content", claim[:60])]
-    if claim.rstrip("\"')”’»").endswith("?"):
+    if asks_question(claim):
         return out + [Problem("claim_is_question", claim[:60])]
     evidence = " ".join(text[s.start : s.end] for s in spans)
     change = row.get("change") or {}

@@ -276,3 +276,22 @@ def test_definitions_in_technical_text_become_questions_that_validate(tmp_path):
                      ("What is the Readable class?", "a stream from which data can be consumed")}
     result = validate_dataset(out)
     assert result.ok, result.reason_counts()
+
+
+def test_a_sentence_ending_in_a_question_mark_inside_brackets_is_no_claim(tmp_path):
+    """Validation rejects a claim ending in "?)" or "?”" as a question; the passes used to make
+    such claims anyway (libxslt's docs: "... document(object, node-set?)") and lose them there."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    questions = ["The function takes a node set and returns a string (or does it take a number?)",
+                 "The council asked the mayor a final question: “Will the bridge reopen in May?”",
+                 "Engineers asked whether the old parser could read every record (could it really?)"]
+    facts = ["The council approved a budget of 40 million euros for the bridge in 2021.",
+             "Engineers replaced 120 cables on the bridge over eighteen months of work."]
+    (corpus / "a.txt").write_text("Bridge report\n\n" + "\n\n".join(questions + facts) + "\n", encoding="utf-8")
+    out = templated_build(corpus, tmp_path / "out", passes=("fact_check_template",),
+                          options={"claims_per_label": 20}).out_dir
+    claims = [row["claim"] for split in ("train", "test")
+              for row in pq.read_table(out / "dataset" / "fact_check" / f"{split}-00000-of-00001.parquet").to_pylist()]
+    assert claims and not set(claims) & set(questions)
+    assert "claim_is_question" not in (out / "rejected.jsonl").read_text(encoding="utf-8")
