@@ -188,7 +188,8 @@ def test_tidy_question_agrees_with_the_regexes_it_replaces(text):
 @FAST
 @given(st.lists(st.sampled_from(["a", "b", "’", "[’']", "[ab]", "[^a]", "[a-c]", "(?:ab)?", "b+", "\\b", ".", " ", "(a)",
                                  "(?:a|b)", "[ab][ab][ab][ab]", "(?:ab|b)", "(ba|a b|)", "(?:a[’']|bb|b)",
-                                 "(?:ab|b+)", "(?i:ab|b)", "(?:a|b|ab|ba|aa|bb|aab|bba|abb)"]),
+                                 "(?:ab|b+)", "(?i:ab|b)", "(?:a|b|ab|ba|aa|bb|aab|bba|abb)",
+                                 "(?:ab+)", "(a(?!b)[ab]*)", "(?:(?:a|b) b*)", "((?:a|ba)(?:ab)?b)"]),
                 min_size=1, max_size=8).map("".join),
        st.lists(st.sampled_from(["a", "b", "c", "’", "'", " ", "ab"]), max_size=12).map("".join))
 def test_every_match_holds_one_string_of_each_literal_run(source, text):

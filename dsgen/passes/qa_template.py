@@ -51,20 +51,21 @@ class QuestionRule:
     def regex(self, answer: str) -> re.Pattern:
         return _compile(self.pattern, answer)
 
+    def may_match(self, text: str) -> bool:
+        """Whether ``text`` holds what every match of this :data:`PHRASE` rule holds (one of
+        the strings of each of its literal runs): if not, none of its sentences can match."""
+        return all(search(text) for search in self._phrase_needles)
+
     def search_phrase(self, text: str) -> re.Match | None:
         """A :data:`PHRASE` rule's first match in ``text`` (its answer: the group ``answer``)."""
-        for choices in self.phrase_needles:  # (see _search_marked)
-            for needle in choices:
-                if needle in text:
-                    break
-            else:
-                return None
-        return self.any_answer().search(text)
+        return self.any_answer().search(text) if self.may_match(text) else None
 
     @cached_property
-    def phrase_needles(self) -> tuple[tuple[str, ...], ...]:
-        """What every match of a :data:`PHRASE` rule holds (see :attr:`marked_needles`)."""
-        return tuple(run for run in literal_runs(_source(self.pattern, None)) if min(map(len, run)) >= 2)
+    def _phrase_needles(self) -> tuple:
+        """Per literal run of the pattern (see :func:`literal_runs`), a search for any of its
+        strings: one regex call tests them all (a loop of ``in`` tests cost twice as much)."""
+        runs = [run for run in literal_runs(_source(self.pattern, None)) if min(map(len, run)) >= 2]
+        return tuple(re.compile("|".join(map(re.escape, run))).search for run in runs)
 
     def any_answer(self) -> re.Pattern:
         """The rule with any text as the answer: no match here means no match for any answer."""
@@ -220,10 +221,34 @@ def literal_runs(source: str) -> list[tuple[str, ...]]:
         if chars and len(run) * len(chars) <= _MAX_CHOICES:
             run = [r + ch for r in run for ch in chars]
             continue
+        if not chars:  # a group that is not all literal still opens with its literal prefix
+            prefixes = _group_prefixes(c, op, av)
+            if prefixes and len(run) * len(prefixes) <= _MAX_CHOICES:
+                run = [r + p for r in run for p in prefixes]
         if run[0]:
             runs.append(tuple(run))
         run = chars if 0 < len(chars) <= _MAX_CHOICES else [""]
     return runs
+
+
+def _group_prefixes(c, op, av) -> list[str] | None:
+    """The strings a group (no flags) that is not all literal may start with: those of
+    its leading literal items (``(?P<answer>(?:a|the) [^,]+)`` starts with ``"a "`` or
+    ``"the "``); ``None`` if it opens with none, or is not such a group."""
+    if op is not c.SUBPATTERN or av[1] or av[2]:
+        return None
+    out = [""]
+    for item_op, item_av in av[3].data:
+        strings = _item_strings(c, item_op, item_av)
+        if strings is None:
+            strings = _group_prefixes(c, item_op, item_av)
+            if strings and len(out) * len(strings) <= _MAX_CHOICES:
+                out = [s + t for s in out for t in strings]
+            break
+        if len(out) * len(strings) > _MAX_CHOICES:
+            break
+        out = [s + t for s in out for t in strings]
+    return out if out != [""] else None
 
 
 def _item_strings(c, op, av) -> list[str] | None:
@@ -355,8 +380,8 @@ class QATemplatePass(Pass):
             rules = load_rules(ctx)
             by_kind = ctx.__dict__["_qa_rules_by_kind"] = {
                 kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS | {PHRASE}}
-        phrase_rules = by_kind[PHRASE]
         for doc in docs:
+            phrase_rules = [rule for rule in by_kind[PHRASE] if rule.may_match(doc.text)]  # most articles: none
             analysis = ctx.analysis(doc)
             for es in analysis.evidence_sentences:
                 if len(es.text) > PASSAGE_MAX_CHARS:
