@@ -258,8 +258,11 @@ _MD_RULES = [
     (re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*(?:\s[^<>\n]*)?/?|/[A-Za-z][A-Za-z0-9-]*\s*|![A-Za-z][^<>\n]*|\?[^<>\n]*\?)>"), ""),
 ]
 #: Inline code: its text is kept as written, out of reach of the rules above (a code
-#: span's ``#include <v8.h>`` or ``Vec<T>`` is not HTML, nor its ``*`` emphasis).
-_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+#: span's ``#include <v8.h>`` or ``Vec<T>`` is not HTML, nor its ``*`` emphasis). As in
+#: CommonMark, a run of backticks opens it and a run of as many closes it (````pandas````,
+#: ````a `b` c````).
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
+_ONE_SPACE_EACH_SIDE = re.compile(r" (.*) \Z", re.S)
 #: A backslash escape: the ASCII punctuation mark after it is itself, never markup ("CHANGELOG\\_V010.md").
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 #: Where a code span (or an escaped mark) waits while the rules run (NUL: normalization drops it from the text anyway).
@@ -405,8 +408,14 @@ def _markdown_inline(text: str, labels: set[str]) -> str:
     code: list[str] = []
 
     def set_aside(span: re.Match) -> str:
-        code.append(span.group(1))
+        code.append(span.group(span.lastindex))  # a code span's text, or an escaped mark
         return f"\x00{len(code) - 1}\x00"
+
+    def set_aside_code(span: re.Match) -> str:
+        inner = span.group(2)
+        if len(inner) > 2 and inner[0] == inner[-1] == " " and inner.strip():
+            return set_aside(_ONE_SPACE_EACH_SIDE.match(inner))  # "`` `x` ``" is "`x`"
+        return set_aside(span)
 
     def reference(m: re.Match) -> str:
         bang, inner, label = m.groups()
@@ -415,7 +424,7 @@ def _markdown_inline(text: str, labels: set[str]) -> str:
             return m.group()  # brackets, not a link: "a[0][1]", "[sic]"
         return "" if bang else inner
 
-    text = _CODE_SPAN.sub(set_aside, text.replace("\x00", ""))
+    text = _CODE_SPAN.sub(set_aside_code, text.replace("\x00", ""))
     text = _ESCAPED.sub(set_aside, text)  # after code spans, where a backslash is itself
     if labels:  # twice: a badge is an image inside a link, "[![alt][img]][link]"
         text = _REFERENCE.sub(reference, _REFERENCE.sub(reference, text))

@@ -562,6 +562,7 @@ def test_a_jsonl_record_without_text_says_what_it_holds(line, detail):
 @pytest.mark.parametrize("markdown, text", [
     ("Include `#include <v8.h>` and `Vec<T>` as written.", "Include #include <v8.h> and Vec<T> as written."),
     ("Code `a*b*c` and `**x**` keep their stars.", "Code a*b*c and **x** keep their stars."),
+    ("Work on ``pandas`` began; `` `x` `` is code; a lone ` stays.", "Work on pandas began; `x` is code; a lone ` stays."),
     ("A [`link`](http://y) and **`bold`** code.", "A link and bold code."),
     ("Tags <b>go</b>, <span class=\"x\">too</span>, <br/>and <!DOCTYPE html>.", "Tags go, too, and ."),
     ("Math stays: 5 < 6 > 4, and so does <v8.h>.", "Math stays: 5 < 6 > 4, and so does <v8.h>."),
