@@ -262,6 +262,7 @@ _MD_RULES = [
 #: CommonMark, a run of backticks opens it and a run of as many closes it (````pandas````,
 #: ````a `b` c````).
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
+#: A code span's text without the one space it has at each end (CommonMark drops them).
 _ONE_SPACE_EACH_SIDE = re.compile(r" (.*) \Z", re.S)
 #: A backslash escape: the ASCII punctuation mark after it is itself, never markup ("CHANGELOG\\_V010.md").
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
 
-from dsgen.analysis import PASSAGE_MAX_CHARS
+from dsgen.analysis import PASSAGE_MAX_CHARS, DocAnalysis, EvidenceSentence
 from dsgen.errors import TemplateError
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.templates import Template
@@ -407,8 +407,8 @@ class QATemplatePass(Pass):
                         if made is not None:
                             yield made
 
-    def _candidate(self, doc: Document, analysis, es, rule: QuestionRule, groups: dict, answer: str, start: int,
-                   kind: str) -> Candidate | None:
+    def _candidate(self, doc: Document, analysis: DocAnalysis, es: EvidenceSentence, rule: QuestionRule,
+                   groups: dict, answer: str, start: int, kind: str) -> Candidate | None:
         """The row of ``rule``'s match in ``es`` (``groups``), whose answer ``answer`` starts at
         ``start`` of the sentence; ``None`` when the question would be broken."""
         if not _clean_clause(groups.get("pre", "")):
