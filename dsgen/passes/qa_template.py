@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
@@ -51,21 +52,25 @@ class QuestionRule:
     def regex(self, answer: str) -> re.Pattern:
         return _compile(self.pattern, answer)
 
-    def may_match(self, text: str) -> bool:
-        """Whether ``text`` holds what every match of this :data:`PHRASE` rule holds (one of
-        the strings of each of its literal runs): if not, none of its sentences can match."""
-        return all(search(text) for search in self._phrase_needles)
-
-    def search_phrase(self, text: str) -> re.Match | None:
-        """A :data:`PHRASE` rule's first match in ``text`` (its answer: the group ``answer``)."""
-        return self.any_answer().search(text) if self.may_match(text) else None
+    def sentences_to_try(self, text: str, starts: Sequence[int]) -> Iterable[int]:
+        """Which sentences of ``text`` (by index; ``starts``: their offsets, ascending) a
+        :data:`PHRASE` rule may match: those holding one of the strings of its first literal
+        run (see :func:`literal_runs`), when ``text`` holds one of each other run. The text
+        is searched once, not sentence by sentence: " is a " is in most articles, the rule's
+        match in few of their sentences."""
+        finders = self._phrase_finders
+        if not finders:
+            return range(len(starts))  # nothing literal to look for: every sentence
+        if not all(finder.search(text) for finder in finders[1:]):
+            return ()
+        found = {bisect_right(starts, m.start()) - 1 for m in finders[0].finditer(text)}
+        return sorted(i for i in found if i >= 0)
 
     @cached_property
-    def _phrase_needles(self) -> tuple:
-        """Per literal run of the pattern (see :func:`literal_runs`), a search for any of its
-        strings: one regex call tests them all (a loop of ``in`` tests cost twice as much)."""
+    def _phrase_finders(self) -> tuple[re.Pattern, ...]:
+        """Per literal run of the pattern, a regex for any of its strings."""
         runs = [run for run in literal_runs(_source(self.pattern, None)) if min(map(len, run)) >= 2]
-        return tuple(re.compile("|".join(map(re.escape, run))).search for run in runs)
+        return tuple(re.compile("|".join(map(re.escape, run))) for run in runs)
 
     def any_answer(self) -> re.Pattern:
         """The rule with any text as the answer: no match here means no match for any answer."""
@@ -381,9 +386,14 @@ class QATemplatePass(Pass):
             by_kind = ctx.__dict__["_qa_rules_by_kind"] = {
                 kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS | {PHRASE}}
         for doc in docs:
-            phrase_rules = [rule for rule in by_kind[PHRASE] if rule.may_match(doc.text)]  # most articles: none
             analysis = ctx.analysis(doc)
-            for es in analysis.evidence_sentences:
+            phrase_rules: dict[int, list[QuestionRule]] = {}  # by sentence index: the PHRASE rules to try
+            if by_kind[PHRASE]:
+                starts = [es.span.start for es in analysis.evidence_sentences]
+                for rule in by_kind[PHRASE]:
+                    for i in rule.sentences_to_try(doc.text, starts):
+                        phrase_rules.setdefault(i, []).append(rule)
+            for index, es in enumerate(analysis.evidence_sentences):
                 if len(es.text) > PASSAGE_MAX_CHARS:
                     # No passage can hold it, so its context would be the run-on sentence
                     # itself; and matching every rule at each of its facts costs its length
@@ -397,8 +407,8 @@ class QATemplatePass(Pass):
                             made = self._candidate(doc, analysis, es, rule, groups, mention.text, mention.start, mention.kind)
                             if made is not None:
                                 yield made
-                for rule in phrase_rules:
-                    m = rule.search_phrase(es.text)
+                for rule in phrase_rules.get(index, ()):
+                    m = rule.any_answer().search(es.text)
                     if m is not None:
                         groups = {k: v or "" for k, v in m.groupdict().items()}
                         # The kind of each fact of the sentence, for the question ("Who" for a PERSON).
