@@ -57,3 +57,17 @@ def test_a_definition_asks_what_the_subject_is(tmp_path, sentence, wanted):
 def test_no_definition_question_where_the_sentence_defines_nothing(tmp_path, sentence):
     asked = template_questions(tmp_path, sentence)
     assert not [q for q, _ in asked if q.startswith(("What is", "What was", "Who is"))], asked
+
+
+@pytest.mark.parametrize("pattern, tried", [
+    (r"^(?P<answer>[A-Z]\w+) is a", [1]),  # only the sentence holding " is a"
+    (r"^(?P<answer>[A-Z]\w+)", [0, 1, 2]),  # nothing literal to look for: every sentence
+    (r"(?P<answer>\w+) is a .* ends", []),  # a second literal, " ends", the text does not hold: none
+])
+def test_a_phrase_rule_is_tried_on_the_sentences_holding_its_literal_strings(pattern, tried):
+    from dsgen.passes.qa_template import PHRASE, QuestionRule
+
+    text = "Alpha rose. Beta is a fish. Gamma fell."
+    starts = [0, 12, 28]
+    rule = QuestionRule("r", frozenset({PHRASE}), pattern, None)
+    assert list(rule.sentences_to_try(text, starts)) == tried
