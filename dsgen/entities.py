@@ -282,6 +282,7 @@ def same_number(kind: str | None, original: str, replacement: str) -> bool:
 
 
 _SCALED = re.compile(r"\d\s?(?:trillion|billion|million|bn|mn)\b", re.IGNORECASE)
+_LEADING_ZERO = re.compile(r"0\d")
 
 
 def number_form(mention_text: str) -> str:
@@ -296,7 +297,7 @@ def number_form(mention_text: str) -> str:
         return "word"
     if _SCALED.search(mention_text):
         return "scaled"
-    if re.match(r"0\d", mention_text):
+    if _LEADING_ZERO.match(mention_text):
         return "code"
     return "decimal" if "." in mention_text else "integer"
 
