@@ -28,6 +28,8 @@ _KNOWN_KINDS = {"MONEY", "PERCENT", "DATE", "YEAR", "NUMBER", "PERSON", "ORG", "
 #: The kind of a rule whose pattern captures its answer itself, as the group ``answer``
 #: (a phrase such as a definition, not a typed fact of the sentence).
 PHRASE = "PHRASE"
+#: The kinds a rule may name.
+_RULE_KINDS = frozenset(_KNOWN_KINDS | {PHRASE})
 
 
 #: Markers put around a mention so a rule compiled once can only match with its answer
@@ -308,8 +310,8 @@ def load_rules(ctx: PassContext, pattern: str = "qa/*.yaml") -> list[QuestionRul
             if not isinstance(item["kinds"], list) or not all(isinstance(k, str) for k in item["kinds"]):
                 raise TemplateError(f"{where} ({item['name']}): 'kinds' must be a list such as [MONEY], got {item['kinds']!r}")
             kinds = frozenset(item["kinds"])
-            if not kinds <= _KNOWN_KINDS | {PHRASE}:
-                raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _KNOWN_KINDS - {PHRASE})}")
+            if not kinds <= _RULE_KINDS:
+                raise TemplateError(f"{where}: unknown kinds {sorted(kinds - _RULE_KINDS)}")
             if PHRASE in kinds and (len(kinds) > 1 or "<ANSWER>" in item["pattern"] or "(?P<answer>" not in item["pattern"]):
                 raise TemplateError(f"{where} ({item['name']}): a {PHRASE} rule is of that kind alone, and its pattern "
                                     "captures the answer as (?P<answer>...) instead of using <ANSWER>")
@@ -384,7 +386,7 @@ class QATemplatePass(Pass):
         if by_kind is None:  # read once per context, not once per chunk
             rules = load_rules(ctx)
             by_kind = ctx.__dict__["_qa_rules_by_kind"] = {
-                kind: [r for r in rules if kind in r.kinds] for kind in _KNOWN_KINDS | {PHRASE}}
+                kind: [r for r in rules if kind in r.kinds] for kind in _RULE_KINDS}
         for doc in docs:
             analysis = ctx.analysis(doc)
             phrase_rules: dict[int, list[QuestionRule]] = {}  # by sentence index: the PHRASE rules to try
