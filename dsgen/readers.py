@@ -178,6 +178,33 @@ _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
 _CELL_TAGS = ("td", "th")
 
 
+#: Class names that mark a ``<pre>`` (or the block around it) as code: Sphinx's
+#: ``highlight-python3`` and ``literal-block``, DocBook's ``programlisting`` and ``screen``,
+#: Pygments, Prism, Pandoc's ``sourceCode``, highlight.js's ``language-x``, SyntaxHighlighter's ``brush:``.
+_CODE_CLASS = re.compile(r"highlight|code|literal|programlisting|screen|prism|pygments|syntax|(?:^|-)lang|brush:",
+                         re.I)
+#: Text of a permalink anchor next to a heading (Sphinx and MkDocs's ``¶``, ``#``, ``§``, a link symbol).
+_PERMALINK_TEXT = re.compile(r"\s*[¶§#🔗⚓]?\s*")
+
+
+def _is_code_block(pre) -> bool:
+    """A ``<pre>`` that holds code (marked so by its classes, its parent's or
+    grandparent's, or by a ``<code>`` inside it), not preformatted prose such as a mail
+    archive's message: code is not prose, as in Markdown, where code blocks go too."""
+    if pre.find("code") is not None:
+        return True
+    for tag in (pre, pre.parent, pre.parent.parent if pre.parent is not None else None):
+        if tag is not None and any(_CODE_CLASS.search(c) for c in tag.get("class") or ()):
+            return True
+    return False
+
+
+def _is_permalink(a) -> bool:
+    """A heading's permalink: a link to an anchor of the same page whose text is a mark
+    (Sphinx's ``<a class="headerlink" href="#intro">¶</a>``), not a word."""
+    return (a.get("href") or "").startswith("#") and _PERMALINK_TEXT.fullmatch(a.get_text()) is not None
+
+
 def _is_main(tag) -> bool:
     return tag.name == "main" or tag.get("role") == "main"
 
@@ -227,6 +254,12 @@ def read_html(text: str) -> tuple[str | None, str]:
     elif soup.h1 and soup.h1.get_text(strip=True):
         title = soup.h1.get_text(" ", strip=True)
     content = _main_content(soup)
+    for pre in content.find_all("pre"):
+        if _is_code_block(pre):
+            pre.decompose()
+    for a in content.find_all("a", href=True):
+        if _is_permalink(a):
+            a.decompose()
     _collapse_whitespace(content)
     for tag in content.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")

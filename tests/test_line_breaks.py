@@ -157,6 +157,27 @@ def test_html_source_line_breaks_are_spaces_except_in_pre():
                                     "line two", "Second paragraph."]
 
 
+@pytest.mark.parametrize("code", [
+    '<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>x = [\n  "fee",\n]</pre></div></div>',
+    '<pre class="literal-block">python -m venv .venv</pre>',  # Sphinx
+    '<pre class="programlisting">$ apt install slapd</pre>', '<pre class="screen">(Reading database ... 5 files.)</pre>',  # DocBook
+    '<pre><code class="language-python">print("Nottinghamfolk send $10.")</code></pre>',  # MkDocs, Hugo, highlight.js
+])
+def test_html_code_blocks_are_not_article_text(code):
+    """As in Markdown: a code block's statements and output are not sentences to ask about or claim."""
+    html = f"<html><body><main><p>Lists have methods.</p>{code}<p>They are mutable.</p></main></body></html>"
+    assert sentence_texts(read_html(html)[1]) == ["Lists have methods.", "They are mutable."]
+
+
+def test_html_heading_permalinks_go_and_links_to_sections_stay():
+    html = ('<html><body><main><h2>More on Lists<a class="headerlink" href="#more-on-lists" title="Permalink">¶</a>'
+            '</h2><h3>Tuples <a href="#tuples">#</a></h3><p>See <a href="#more-on-lists">More on Lists</a> and '
+            '<a href="https://example.com/#x">§</a>.</p><pre>A mail archive keeps its message in a pre block.</pre>'
+            '</main></body></html>')
+    assert sentence_texts(read_html(html)[1]) == ["More on Lists", "Tuples", "See More on Lists and §.",
+                                                  "A mail archive keeps its message in a pre block."]
+
+
 @pytest.mark.parametrize("main", ['<main id="content">{}</main>', '<div role="main">{}</div>',
                                   '<article>{}</article>'])
 def test_html_text_is_the_pages_main_content(main):
