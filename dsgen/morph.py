@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 _LOWERABLE = {"They", "It", "He", "She", "We", "The", "A", "An", "This", "That", "These", "Those", "Its", "Their", "His", "Her", "Our", "Some", "Many", "Most", "Several", "Each", "Every", "Such", "Regulatory", "Leadership", "Investors", "Analysts", "Experts"}
 
@@ -16,12 +21,26 @@ def base_verb(word: str) -> str:
     return lemmas[0] if lemmas else word
 
 
-def lower_first(phrase: str) -> str:
-    """Lower-case a leading determiner-like word, keeping names capitalized."""
+@pass_context
+def lower_first(context: Context | dict[str, Any], phrase: str) -> str:
+    """Lower-case a leading determiner-like word ("The firm" -> "the firm"), or a word
+    the article (the template's ``article``) writes in lower case and never capitalized
+    after a word ("Cloning is ..." -> "cloning", where the article says "cloning a
+    function"); names stay capitalized."""
     head, sep, tail = phrase.partition(" ")
-    if head in _LOWERABLE:
+    if head in _LOWERABLE or _common_word(head, context.get("article")):
         return head.lower() + sep + tail
     return phrase
+
+
+def _common_word(word: str, article: str | None) -> bool:
+    """``word`` (capitalized, at the start of a sentence) is a common word of ``article``:
+    written there in lower case, and not capitalized after a word or comma, as a name is
+    ("an implementation of Complex")."""
+    if not article or not (word[:1].isupper() and word[1:].islower() and word.isalpha()):
+        return False
+    return re.search(rf"\b{word.lower()}\b", article) is not None and \
+        re.search(rf"[\w,] {word}\b", article) is None
 
 
 FILTERS = {"base_verb": base_verb, "lower_first": lower_first}

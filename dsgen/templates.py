@@ -47,9 +47,12 @@ _MISSING = object()
 
 def _plain_parts(env: jinja2.Environment, source: str) -> tuple[tuple[str, str, tuple], ...] | None:
     """``(text, variable, filters)`` pieces when ``source`` is only text and
-    ``{{ name }}`` / ``{{ name | f | g }}`` outputs (filters without arguments that do
-    not need Jinja's context), else ``None``. Such a template renders by joining
-    strings, with the very result Jinja gives (the text comes from Jinja's own parse)."""
+    ``{{ name }}`` / ``{{ name | f | g }}`` outputs (filters without arguments, each as
+    ``(function, takes the variables)``), else ``None``. Such a template renders by
+    joining strings, with the very result Jinja gives (the text comes from Jinja's own
+    parse). A filter that takes Jinja's context (``@pass_context``, such as
+    ``lower_first``, which reads ``article``) gets the template's variables instead: it
+    only looks variables up, with ``.get``, which a dict has too."""
     from jinja2 import nodes
 
     parts: list[tuple[str, str, tuple]] = []
@@ -63,10 +66,11 @@ def _plain_parts(env: jinja2.Environment, source: str) -> tuple[tuple[str, str, 
             filters = []
             while isinstance(child, nodes.Filter):
                 func = env.filters.get(child.name)
+                passes = getattr(func, "jinja_pass_arg", None)
                 if (func is None or child.args or child.kwargs or child.dyn_args or child.dyn_kwargs
-                        or getattr(func, "jinja_pass_arg", None) is not None):
+                        or passes is not None and passes.name != "context"):
                     return None
-                filters.append(func)
+                filters.append((func, passes is not None))
                 child = child.node
             if not (isinstance(child, nodes.Name) and child.ctx == "load"):
                 return None
@@ -109,10 +113,10 @@ class Template:
         for i, name, filters in self._holes:
             value = variables.get(name, _MISSING)
             try:
-                for f in filters:
+                for f, takes_variables in filters:
                     if type(value) is not str:
                         break
-                    value = f(value)
+                    value = f(variables, value) if takes_variables else f(value)
             except Exception:  # noqa: BLE001 - Jinja renders again and names the template
                 return self._render(variables)
             if type(value) is not str:

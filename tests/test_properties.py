@@ -310,6 +310,9 @@ def test_plain_templates_render_exactly_like_jinja(value, source):
     template = TemplateStore().compile(source, "test")
     assert template.plain is not None  # the fast path is the one under test
     assert template.render(x=value, y=value[::-1]) == template.compiled.render(x=value, y=value[::-1])
+    # lower_first reads the article: from the variables here, from Jinja's context there.
+    article = f"{value.lower()} and {value}"
+    assert template.render(x=value, y=value, article=article) == template.compiled.render(x=value, y=value, article=article)
 
 
 @FAST

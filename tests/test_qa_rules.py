@@ -45,6 +45,19 @@ def test_a_definition_asks_what_the_subject_is(tmp_path, sentence, wanted):
     assert wanted in template_questions(tmp_path, sentence)
 
 
+@pytest.mark.parametrize("text, wanted", [
+    # The article writes the word in lower case elsewhere: a common word, or a name
+    # spelled in lower case ("pytz"), capitalized only at the start of the sentence.
+    ("There is no syntax for cloning a function. Cloning is an all-or-nothing proposition for a function.", "What is cloning?"),
+    ("Install pytz with pip. Pytz is a library for time zones.", "What is pytz?"),
+    # A name the article also capitalizes after a word keeps its capital.
+    ("Complex numbers have a real part. Complex is a subclass of Number. Use Complex for them.", "What is Complex?"),
+    ("Nuitka is a compiler of Python into C code.", "What is Nuitka?"),  # never lower case
+])
+def test_a_definition_subject_is_cased_as_the_article_writes_it(tmp_path, text, wanted):
+    assert wanted in [q for q, _ in template_questions(tmp_path, text)]
+
+
 @pytest.mark.parametrize("sentence", [
     "It is a library for parsing files in the background.",  # a pronoun
     "While JavaScript is a weakly-typed language, tools add types to it.",  # a clause

@@ -425,7 +425,7 @@ class QATemplatePass(Pass):
         ``start`` of the sentence; ``None`` when the question would be broken."""
         if not _clean_clause(groups.get("pre", "")):
             return None
-        question = tidy_question(rule.question.render(**groups))
+        question = tidy_question(rule.question.render(**{"article": doc.text, **groups}))
         if question is None:
             return None
         passage = analysis.passage_for(es.sentence)
