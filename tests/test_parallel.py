@@ -194,6 +194,10 @@ def _brute_force(texts, threshold=0.8):
 @pytest.mark.parametrize("n_texts,recent,length,edits", [
     (240, None, (1, 25), 3),  # few variants per base text: no indexed shingle outlives its recent-rows window
     (600, 10**9, (1, 25), 3),  # many variants, unbounded window: prefix filtering alone is exact
+    # Many variants, the default window: the shingles they share are demoted, and what
+    # tells them apart takes their place in the index (a window of 4 rows missed some).
+    (600, None, (1, 25), 3),
+    (1500, None, (8, 30), 5),
     # Long texts: many shingles on each bit of the 256-bit maps, so the bound they give
     # (see dedupe.Signature) is loose and must still never rule out a near-duplicate.
     (240, 10**9, (150, 400), 12),
