@@ -11,7 +11,7 @@ from functools import cached_property
 
 from dsgen.boilerplate import BoilerplateRules, overlaps
 from dsgen.entities import Lexicon, Mention, document_name_mentions, numeric_mentions
-from dsgen.text import Sentence, asks_question, is_prose, lines, sentences
+from dsgen.text import Sentence, asks_question, is_prose, lines, sentences, stands_alone
 from dsgen.types import Document, Span
 
 #: Sentence lengths (in words) that make a readable fact-check claim.
@@ -31,6 +31,13 @@ class EvidenceSentence:
     span: Span = field(init=False, compare=False, repr=False)
     #: Short enough to judge, long enough to state a fact, not a question: a fact-check claim.
     claimable: bool = field(init=False, compare=False, repr=False)
+
+    @cached_property
+    def stands_alone(self) -> bool:
+        """Says what it is about itself (see :func:`dsgen.text.stands_alone`): fact-check
+        claims are drawn from such sentences first. Worked out once per sentence: a
+        document's sentences are weighed again as its neighbours' NOT ENOUGH INFO claims."""
+        return stands_alone(self.text)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", self.sentence.text)

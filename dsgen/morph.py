@@ -39,8 +39,10 @@ def _common_word(word: str, article: str | None) -> bool:
     ("an implementation of Complex")."""
     if not article or not (word[:1].isupper() and word[1:].islower() and word.isalpha()):
         return False
-    return re.search(rf"\b{word.lower()}\b", article) is not None and \
-        re.search(rf"[\w,] {word}\b", article) is None
+    lower = word.lower()
+    if lower not in article:  # most names: no regex to run
+        return False
+    return re.search(rf"\b{lower}\b", article) is not None and re.search(rf"[\w,] {word}\b", article) is None
 
 
 FILTERS = {"base_verb": base_verb, "lower_first": lower_first}

@@ -168,6 +168,31 @@ def asks_question(text: str) -> bool:
     return text.rstrip().rstrip(_AFTER_MARK).endswith("?")
 
 
+#: Openings that point back at the sentence before ("However, ...", "In both cases, ...").
+_CONNECTIVE = re.compile(
+    r"(?:However|But|Yet|Still|Also|And|So|Then|Thus|Hence|Therefore|Consequently|Moreover|Furthermore"
+    r"|Additionally|Besides|Meanwhile|Nevertheless|Nonetheless|Instead|Otherwise|Similarly|Likewise"
+    r"|In addition|As a result|In contrast|By contrast|On the other hand|Even so|That said|After all"
+    r"|In both cases|In either case|In that case|In this case|In turn)\b"
+)
+#: Openings with a pronoun or a demonstrative ("It is ...", "This means ...", "They ..."):
+#: what the sentence is about is named in another one.
+_PRONOUN_OPENING = re.compile(r"(?:It|Its|This|That|These|Those|They|Their|He|His|She|Her|We|Our|Such|Both)\b")
+
+
+def opens_with_connective(sentence: str) -> bool:
+    """Whether ``sentence`` starts with a connective that refers to what came before."""
+    return _CONNECTIVE.match(sentence) is not None
+
+
+def stands_alone(sentence: str) -> bool:
+    """Whether ``sentence`` says what it is about itself: it opens with neither a
+    connective nor a pronoun ("It is therefore a good idea ...", "This means that ...").
+    A fact-check claim should (FEVER's claims do): read alone, a claim about "it" is
+    about nothing in particular."""
+    return _CONNECTIVE.match(sentence) is None and _PRONOUN_OPENING.match(sentence) is None
+
+
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
 
 

@@ -223,6 +223,36 @@ def test_articles_sharing_sentences_do_not_repeat_a_claim(tmp_path):
     assert labels == {LABELS.index(name) for name in LABELS}
 
 
+def test_claims_are_sentences_that_say_what_they_are_about(tmp_path):
+    """FEVER's claims stand alone. "It hired 40 people in 2019." read alone is about
+    nothing in particular: sentences opening with a pronoun or a connective are drawn
+    only when an article has too few others (the second one here has none)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    firms = {"a": ["Acme Corp", "Globex Inc", "Initech Ltd"], "c": ["Umbrella Corp", "Hooli Inc", "Soylent Corp"]}
+    for name, leads, firm, n in (("a", ["{firm}", "It", "However, {firm}"], firms["a"], 10),
+                                 ("b", ["It", "They", "This firm"], firms["a"], 40),
+                                 ("c", ["{firm}", "They", "Also, {firm}"], firms["c"], 70)):
+        lines = [f"{leads[i % 3].format(firm=firm[i % 3])} hired {n + i} engineers in {1900 + n + i} for its office in {name}ville."
+                 for i in range(36)]
+        (corpus / f"{name}.txt").write_text(f"Report {name}\n\n" + "\n\n".join(lines) + "\n", encoding="utf-8")
+    out = templated_build(corpus, tmp_path / "out", passes=("fact_check_template",), options={"claims_per_label": 3}).out_dir
+
+    def parquet_rows(config):
+        return [row for split in ("train", "test")
+                for row in pq.read_table(out / "dataset" / config / f"{split}-00000-of-00001.parquet").to_pylist()]
+
+    docs = {row["doc_id"]: row["source"] for row in parquet_rows("documents")}
+    claims: dict[tuple[str, int], list[str]] = {}
+    for row in parquet_rows("fact_check"):
+        claims.setdefault((docs[row["doc_id"]], row["label"]), []).append(row["claim"])
+    for label in range(3):
+        for source in ("a.txt", "c.txt"):
+            assert claims[(source, label)], claims
+            assert all(c.startswith(tuple(firms["a"] + firms["c"])) for c in claims[(source, label)]), claims
+    assert len(claims[("b.txt", LABELS.index("SUPPORTS"))]) == 3  # none stands alone: drawn all the same
+
+
 def test_a_refuting_number_is_written_like_the_number_it_replaces(tmp_path):
     """A NUMBER swap keeps the number's form: "exactly 3.8 objects" for "exactly two", or
     "version 1,500" for "version 3.8", is a claim no source would make, and a model learns

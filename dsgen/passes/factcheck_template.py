@@ -8,6 +8,10 @@
 - NOT ENOUGH INFO: a sentence from another article whose facts this article does
   not contain (checked again by validation).
 
+Claims are drawn from sentences that say what they are about (see
+:func:`~dsgen.text.stands_alone`: not "It is ...", "However, ...") first, and from the
+others only when there are too few.
+
 A claim the pass has made for one article of a chunk is not made again for another
 (the same sentence as SUPPORTS in one and NOT ENOUGH INFO in its neighbour, or a
 sentence two articles share): the deduper would reject the second row, so the pass
@@ -46,15 +50,17 @@ class FactCheckTemplatePass(Pass):
         per_label = ctx.option("claims_per_label")
         pool = list(ctx.neighbours) or list(docs)
         position = {d.doc_id: i for i, d in enumerate(pool)}
-        claims: dict[str, list[EvidenceSentence]] = {}  # doc id -> its sentences usable as NEI claims
+        # doc id -> its sentences usable as NOT ENOUGH INFO claims: those that stand alone, the others
+        claims: dict[str, tuple[list[EvidenceSentence], list[EvidenceSentence]]] = {}
         used: set[str] = set()  # the claims made so far in this chunk
         for doc in docs:
             analysis = ctx.analysis(doc)
             sentences = [es for es in analysis.evidence_sentences if es.claimable]
             rng = ctx.rng(self.name, doc.doc_id)
             fresh = [es for es in sentences if es.text not in used]
-            made = [*self._supports(doc, ctx, rng.sample(fresh, min(per_label, len(fresh)))),
-                    *self._refutes(doc, ctx, sentences, per_label, rng)]
+            supported = _sample_standalone_first(rng, fresh, per_label)
+            made = [*self._supports(doc, ctx, supported),
+                    *self._refutes(doc, ctx, sentences, per_label, rng, {es.span.start for es in supported})]
             used.update(c.fields["claim"] for c in made)
             yield from made
             others = [d for d in nearby(pool, position.get(doc.doc_id)) if d.doc_id != doc.doc_id]
@@ -87,7 +93,11 @@ class FactCheckTemplatePass(Pass):
         for es in sorted(chosen, key=lambda e: e.span.start):
             yield self._candidate(doc, ctx, es.text, "SUPPORTS", es, "fact_check/verbatim")
 
-    def _refutes(self, doc, ctx, sentences, limit, rng) -> Iterable[Candidate]:
+    def _refutes(self, doc, ctx, sentences, limit, rng, supported: set[int]) -> Iterable[Candidate]:
+        """Up to ``limit`` claims, each a sentence with one fact swapped: sentences that
+        stand alone first, and those not drawn as SUPPORTS claims (at the ``supported``
+        offsets) before those that are, whose refutation the deduper would reject as a
+        near-duplicate of the SUPPORTS row."""
         by_kind = ctx.analysis(doc).mentions_by_kind()
 
         def alternatives(es: EvidenceSentence, m: Mention) -> Iterator[str]:
@@ -105,6 +115,7 @@ class FactCheckTemplatePass(Pass):
         options = [(es, m) for es in sentences for m in es.mentions
                    if m.kind in SWAPPABLE and next(alternatives(es, m), None) is not None]
         rng.shuffle(options)
+        options.sort(key=lambda option: (option[0].span.start in supported, not option[0].stands_alone))
         used: set[int] = set()
         out = []
         for es, m in options:
@@ -123,30 +134,47 @@ class FactCheckTemplatePass(Pass):
 
     def _not_enough_info(self, doc, ctx, others, claims, limit, rng, used: set[str]) -> Iterable[Candidate]:
         """Up to ``limit`` claims from ``others``' sentences, none of them in ``used`` (to
-        which each is added)."""
+        which each is added): sentences that stand alone first, in random order, then
+        (if too few of them would do) the others."""
         analysis = ctx.analysis(doc)
-        options = []
+        alone: list[EvidenceSentence] = []
+        rest: list[EvidenceSentence] = []
         for other in others:
             if other.doc_id not in claims:
-                claims[other.doc_id] = [es for es in ctx.analysis(other).evidence_sentences
-                                        if es.claimable and any(m.kind in SWAPPABLE for m in es.mentions)]
-            options.extend(claims[other.doc_id])
-        rng.shuffle(options)
+                usable = [es for es in ctx.analysis(other).evidence_sentences
+                          if es.claimable and any(m.kind in SWAPPABLE for m in es.mentions)]
+                claims[other.doc_id] = ([es for es in usable if es.stands_alone],
+                                        [es for es in usable if not es.stands_alone])
+            alone.extend(claims[other.doc_id][0])
+            rest.extend(claims[other.doc_id][1])
         count = tries = 0
-        for es in options:
-            if count >= limit or tries >= NEI_TRIES_PER_CLAIM * limit:
-                break
-            if es.text in used:
-                continue  # its row would be a duplicate: not a try
-            tries += 1
-            if nei_problem(es.text, doc.text, analysis.sentence_texts) is not None:
-                continue  # this article might support it: not usable as NOT ENOUGH INFO
-            nearest = closest_evidence(es.text, analysis)
-            if nearest is None:
-                continue
-            count += 1
-            used.add(es.text)
-            yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
+        for options in (alone, rest):
+            rng.shuffle(options)
+            for es in options:
+                if count >= limit or tries >= NEI_TRIES_PER_CLAIM * limit:
+                    return
+                if es.text in used:
+                    continue  # its row would be a duplicate: not a try
+                tries += 1
+                if nei_problem(es.text, doc.text, analysis.sentence_texts) is not None:
+                    continue  # this article might support it: not usable as NOT ENOUGH INFO
+                nearest = closest_evidence(es.text, analysis)
+                if nearest is None:
+                    continue
+                count += 1
+                used.add(es.text)
+                yield self._candidate(doc, ctx, es.text, "NOT ENOUGH INFO", nearest, "fact_check/other_article")
+
+
+def _sample_standalone_first(rng, sentences: list[EvidenceSentence], k: int) -> list[EvidenceSentence]:
+    """``k`` of ``sentences`` drawn at random, those that :func:`~dsgen.text.stands_alone`
+    first, then (if there are fewer) the others."""
+    alone = [es for es in sentences if es.stands_alone]
+    picked = rng.sample(alone, min(k, len(alone)))
+    if len(picked) < k:
+        rest = [es for es in sentences if not es.stands_alone]
+        picked += rng.sample(rest, min(k - len(picked), len(rest)))
+    return picked
 
 
 def nearby(pool: Sequence[Document], i: int | None, size: int = NEI_NEIGHBOURS) -> Sequence[Document]:

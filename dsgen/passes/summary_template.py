@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from itertools import chain
 from typing import Iterable, Sequence
@@ -11,30 +10,14 @@ from typing import Iterable, Sequence
 from dsgen.analysis import EvidenceSentence
 from dsgen.passes.base import Pass, PassContext, passes
 from dsgen.support import content_tokens
+from dsgen.text import opens_with_connective
 from dsgen.types import Candidate, Document
-
-
-#: Openings that point back at the sentence before ("However, ...", "In both cases, ..."). A
-#: centroid summary joins sentences from anywhere in the article, so such a sentence would
-#: answer something the summary left out; lead summaries keep them (their sentences follow
-#: one another).
-_CONNECTIVE = re.compile(
-    r"(?:However|But|Yet|Still|Also|And|So|Then|Thus|Hence|Therefore|Consequently|Moreover|Furthermore"
-    r"|Additionally|Besides|Meanwhile|Nevertheless|Nonetheless|Instead|Otherwise|Similarly|Likewise"
-    r"|In addition|As a result|In contrast|By contrast|On the other hand|Even so|That said|After all"
-    r"|In both cases|In either case|In that case|In this case|In turn)\b"
-)
 
 
 #: A centroid pick has less than this share of the content words of the shorter of it and any
 #: earlier pick in common with it: an article that says something twice (a spliced paragraph,
 #: a pull quote) has two sentences near the centroid, and the summary would repeat itself.
 REPEAT_OVERLAP = 0.8
-
-
-def opens_with_connective(sentence: str) -> bool:
-    """Whether ``sentence`` starts with a connective that refers to what came before."""
-    return _CONNECTIVE.match(sentence) is not None
 
 
 def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
@@ -72,8 +55,10 @@ def centroid_order(sentences: Sequence[EvidenceSentence]) -> list[int]:
 def summary_picks(sentences: Sequence[EvidenceSentence], k: int) -> dict[str, list[int]]:
     """The ``lead-k`` and ``centroid-k`` selections of ``sentences``, as indices in document
     order, without an empty or repeated one. Centroid picks skip sentences that open with a
-    connective (see :func:`opens_with_connective`) and sentences that repeat an earlier pick
-    (see ``REPEAT_OVERLAP``)."""
+    connective (see :func:`~dsgen.text.opens_with_connective`): a centroid summary joins
+    sentences from anywhere in the article, so such a sentence would answer something the
+    summary left out (lead summaries keep them: their sentences follow one another). They
+    skip sentences that repeat an earlier pick too (see ``REPEAT_OVERLAP``)."""
     central: list[int] = []
     picked: list[frozenset[str]] = []
     for i in centroid_order(sentences):
