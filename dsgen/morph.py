@@ -40,9 +40,27 @@ def _common_word(word: str, article: str | None) -> bool:
     if not article or not (word[:1].isupper() and word[1:].islower() and word.isalpha()):
         return False
     lower = word.lower()
+    if len(article) > _SEARCH_CHARS:  # a book: its words once, not a search of it per question
+        written_lower, named = _article_words(article)
+        return lower in written_lower and word not in named
     if lower not in article:  # most names: no regex to run
         return False
     return re.search(rf"\b{lower}\b", article) is not None and re.search(rf"[\w,] {word}\b", article) is None
+
+
+#: Articles up to this long are searched for each word :func:`_common_word` weighs; longer
+#: ones have their words listed once (:func:`_article_words`), which costs more for a
+#: news article than the few searches it needs, and far less for a book.
+_SEARCH_CHARS = 50_000
+_WORD_RUN = re.compile(r"\w+")
+_AFTER_A_WORD = re.compile(r"(?<=[\w,] )\w+")
+
+
+@lru_cache(maxsize=4)
+def _article_words(article: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of ``article`` (runs of word characters: what ``\\bword\\b`` finds),
+    and those written after a word or a comma (what ``[\\w,] Word\\b`` finds)."""
+    return frozenset(_WORD_RUN.findall(article)), frozenset(_AFTER_A_WORD.findall(article))
 
 
 FILTERS = {"base_verb": base_verb, "lower_first": lower_first}

@@ -58,6 +58,19 @@ def test_a_definition_subject_is_cased_as_the_article_writes_it(tmp_path, text, 
     assert wanted in [q for q, _ in template_questions(tmp_path, text)]
 
 
+def test_a_long_article_cases_subjects_as_a_short_one_does():
+    """Books have their words listed once instead of searched per question (a search per
+    question made a 4 MB article's build quadratic): the answers must not change."""
+    from dsgen.morph import _SEARCH_CHARS, _common_word
+
+    text = ("Cloning a function, or re-cloning it, is rare. Freeze is a tool. Use Freeze, then freeze it. "
+            "Complex numbers exist, as does Complex. Pytz_x and pytz differ. Nuitka compiles; nuitka-style.")
+    padding = " filler" * (_SEARCH_CHARS // 7 + 1)
+    for word in ("Cloning", "Freeze", "Complex", "Pytz", "Nuitka", "Numbers", "Absent", "Re", "It"):
+        assert _common_word(word, text) == _common_word(word, text + padding), word
+    assert _common_word("Cloning", text) and not _common_word("Freeze", text) and not _common_word("Absent", text)
+
+
 @pytest.mark.parametrize("sentence", [
     "It is a library for parsing files in the background.",  # a pronoun
     "While JavaScript is a weakly-typed language, tools add types to it.",  # a clause
