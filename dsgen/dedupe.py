@@ -235,7 +235,7 @@ class Deduper:
         n = len(shingles)
         p = self._prefix(n) if n else 0
         demoted = self._demoted
-        if not demoted:
+        if not demoted or demoted.isdisjoint(shingles[:p]):
             return shingles[:p]
         out = list(islice(filterfalse(demoted.__contains__, shingles), p))
         if len(out) < p:
@@ -278,10 +278,12 @@ class Deduper:
             demoted.add(h)
             stay = []
             for i in found if isinstance(found, list) else (found,):
-                for g in self._row_prefix(i):  # (the row is indexed under all but the hash that entered it)
+                for g in self._row_prefix(i):  # the row is indexed under all but the hash that entered it
                     if g == h:
                         stay.append(i)
-                    else:
+                        continue
+                    there = index.get(g)
+                    if there != i and not (there.__class__ is list and i in there):
                         self._add(g, i, pending, new_row=False)
             stay = stay[-self.recent :]
             if not stay:
