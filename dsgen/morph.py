@@ -36,7 +36,7 @@ def lower_first(context: Context | dict[str, Any], phrase: str) -> str:
 def _common_word(word: str, article: str | None) -> bool:
     """``word`` (capitalized, at the start of a sentence) is a common word of ``article``:
     written there in lower case, and not capitalized after a word or comma, as a name is
-    ("an implementation of Complex")."""
+    ("an implementation of Complex"), or after a dot, as an attribute is ("threading.Timer")."""
     if not article or not (word[:1].isupper() and word[1:].islower() and word.isalpha()):
         return False
     lower = word.lower()
@@ -45,7 +45,7 @@ def _common_word(word: str, article: str | None) -> bool:
         return lower in written_lower and word not in named
     if lower not in article:  # most names: no regex to run
         return False
-    return re.search(rf"\b{lower}\b", article) is not None and re.search(rf"[\w,] {word}\b", article) is None
+    return re.search(rf"\b{lower}\b", article) is not None and re.search(rf"(?:[\w,] |\.){word}\b", article) is None
 
 
 #: Articles up to this long are searched for each word :func:`_common_word` weighs; longer
@@ -53,13 +53,13 @@ def _common_word(word: str, article: str | None) -> bool:
 #: news article than the few searches it needs, and far less for a book.
 _SEARCH_CHARS = 50_000
 _WORD_RUN = re.compile(r"\w+")
-_AFTER_A_WORD = re.compile(r"(?<=[\w,] )\w+")
+_AFTER_A_WORD = re.compile(r"(?:(?<=[\w,] )|(?<=\.))\w+")
 
 
 @lru_cache(maxsize=4)
 def _article_words(article: str) -> tuple[frozenset[str], frozenset[str]]:
     """The words of ``article`` (runs of word characters: what ``\\bword\\b`` finds),
-    and those written after a word or a comma (what ``[\\w,] Word\\b`` finds)."""
+    and those written after a word or a comma, or a dot (what ``(?:[\\w,] |\\.)Word\\b`` finds)."""
     return frozenset(_WORD_RUN.findall(article)), frozenset(_AFTER_A_WORD.findall(article))
 
 

@@ -53,6 +53,7 @@ def test_a_definition_asks_what_the_subject_is(tmp_path, sentence, wanted):
     # A name the article also capitalizes after a word keeps its capital.
     ("Complex numbers have a real part. Complex is a subclass of Number. Use Complex for them.", "What is Complex?"),
     ("Nuitka is a compiler of Python into C code.", "What is Nuitka?"),  # never lower case
+    ("Call threading.Timer to wait for a timer. Timer is a subclass of Thread in the module.", "What is Timer?"),
 ])
 def test_a_definition_subject_is_cased_as_the_article_writes_it(tmp_path, text, wanted):
     assert wanted in [q for q, _ in template_questions(tmp_path, text)]
@@ -64,9 +65,10 @@ def test_a_long_article_cases_subjects_as_a_short_one_does():
     from dsgen.morph import _SEARCH_CHARS, _common_word
 
     text = ("Cloning a function, or re-cloning it, is rare. Freeze is a tool. Use Freeze, then freeze it. "
-            "Complex numbers exist, as does Complex. Pytz_x and pytz differ. Nuitka compiles; nuitka-style.")
+            "Complex numbers exist, as does Complex. Pytz_x and pytz differ. Nuitka compiles; nuitka-style. "
+            "A timer waits. Timer is in threading.Timer.")
     padding = " filler" * (_SEARCH_CHARS // 7 + 1)
-    for word in ("Cloning", "Freeze", "Complex", "Pytz", "Nuitka", "Numbers", "Absent", "Re", "It"):
+    for word in ("Cloning", "Freeze", "Complex", "Pytz", "Nuitka", "Numbers", "Absent", "Re", "It", "Timer", "Waits"):
         assert _common_word(word, text) == _common_word(word, text + padding), word
     assert _common_word("Cloning", text) and not _common_word("Freeze", text) and not _common_word("Absent", text)
 
