@@ -43,11 +43,11 @@ import numpy as np
 from dsgen.support import STOPWORDS
 
 NEAR_DUP_JACCARD = 0.8
-#: Kept rows with a shingle in their prefix at which it is demoted (see module doc). On the
+#: A shingle in the prefixes of more kept rows than this is demoted (see module doc). On the
 #: benchmark's 10,000 articles (sentences of five articles recombined, names changed),
 #: keeping every row per shingle instead found 13,480 more near-duplicates than keeping the
-#: 4 most recent, and took 60 s instead of 2.3; demoting at 32 finds all but about 1,000
-#: of them in 5 s.
+#: 4 most recent, and took 63 s instead of 2.3; demoting at 32 finds all but 960 of them
+#: in 5.1 s.
 DEMOTE_AT = 32
 #: Kept rows remembered per demoted shingle still in some prefix: the most recent ones.
 RECENT_PER_SHINGLE = 4
@@ -278,7 +278,7 @@ class Deduper:
             demoted.add(h)
             stay = []
             for i in found if isinstance(found, list) else (found,):
-                for g in self._row_prefix(i):  # the row is indexed under all but the hash that entered it
+                for g in self._row_prefix(i):  # indexed under all of them but the one that entered
                     if g == h:
                         stay.append(i)
                         continue
