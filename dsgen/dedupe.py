@@ -245,46 +245,46 @@ class Deduper:
     def _row_prefix(self, i: int) -> Sequence[int]:
         return self._prefix_of(self._pool[self._offsets[i] : self._offsets[i + 1]])
 
-    def _add(self, h: int, i: int, pending: list[int], new_row: bool = True) -> None:
-        """Index kept row ``i`` under ``h`` (once: a row indexed before, ``new_row``
-        false, may be there already); a list of rows that outgrows ``demote_at`` puts
-        ``h`` in ``pending``, to be demoted, one of a demoted hash drops its oldest row
-        beyond ``recent``."""
-        found = self._index.get(h)
-        if found is None:
-            self._index[h] = i
-        elif isinstance(found, list):
-            if not new_row and i in found:
-                return
-            found.append(i)
-            if h in self._demoted:
-                if len(found) > self.recent:
-                    del found[0]
-            elif len(found) > self.demote_at:
-                pending.append(h)
-        elif found != i:
-            self._index[h] = [found, i]
+    def _index_row(self, i: int, hashes: Sequence[int], pending: list[int], indexed: bool = False) -> None:
+        """Index kept row ``i`` under each of ``hashes`` (its prefix; ``indexed``: it may be
+        under some of them already). A list of a demoted hash keeps its ``recent`` latest
+        rows; another that outgrows ``demote_at`` goes in ``pending``, to be demoted. Lists
+        are looked at only past ``recent`` rows, so a window wider than ``demote_at``
+        turns demotion off (every row kept per hash: prefix filtering alone)."""
+        index, recent = self._index, self.recent
+        for h in hashes:
+            found = index.get(h)
+            if found is None:
+                index[h] = i
+            elif found.__class__ is list:
+                if indexed and i in found:
+                    continue
+                found.append(i)
+                if len(found) > recent:
+                    if h in self._demoted:
+                        del found[0]
+                    elif len(found) > self.demote_at:
+                        pending.append(h)
+            elif found != i:
+                index[h] = [found, i]
 
     def _demote(self, pending: list[int]) -> None:
         """Demote the hashes in ``pending`` (and those their rows' new index entries make
-        crowded in turn), moving their rows' index entries to the hashes that enter
-        their prefixes."""
+        crowded in turn), indexing their rows under the hashes that enter their prefixes."""
         index, demoted = self._index, self._demoted
         while pending:
             h = pending.pop()
             if h in demoted:
                 continue
             found = index[h]
+            rows = found if isinstance(found, list) else (found,)
             demoted.add(h)
             stay = []
-            for i in found if isinstance(found, list) else (found,):
-                for g in self._row_prefix(i):  # indexed under all of them but the one that entered
-                    if g == h:
-                        stay.append(i)
-                        continue
-                    there = index.get(g)
-                    if there != i and not (there.__class__ is list and i in there):
-                        self._add(g, i, pending, new_row=False)
+            for i in rows:
+                prefix = self._row_prefix(i)
+                if h in prefix:
+                    stay.append(i)
+                self._index_row(i, prefix, pending, indexed=True)  # (i is in h's list: skipped)
             stay = stay[-self.recent :]
             if not stay:
                 del index[h]
@@ -344,19 +344,7 @@ class Deduper:
         self._maps += bits.to_bytes(_MAP_BYTES, "little")
         self._folded.append(folded)
         pending: list[int] = []
-        for h in prefix:  # self._add(h, i, pending), inline: a new row is in no list yet
-            found = index.get(h)
-            if found is None:
-                index[h] = i
-            elif found.__class__ is list:
-                found.append(i)
-                if len(found) > self.recent:
-                    if h in self._demoted:
-                        del found[0]
-                    elif len(found) > self.demote_at:
-                        pending.append(h)
-            else:
-                index[h] = [found, i]
+        self._index_row(i, prefix, pending)
         if pending:
             self._demote(pending)
         return None

@@ -190,7 +190,7 @@ def stands_alone(sentence: str) -> bool:
     connective nor a pronoun ("It is therefore a good idea ...", "This means that ...").
     A fact-check claim should (FEVER's claims do): read alone, a claim about "it" is
     about nothing in particular."""
-    return _CONNECTIVE.match(sentence) is None and _PRONOUN_OPENING.match(sentence) is None
+    return not opens_with_connective(sentence) and _PRONOUN_OPENING.match(sentence) is None
 
 
 _WORD = re.compile(r"\w+(?:[’'\-]\w+)*")
